@@ -1,0 +1,269 @@
+//! Users, password hashes and database-backed sessions (server only).
+
+use super::domain::{DisplayName, Email, Password, Role, User};
+use crate::db::Db;
+use crate::events;
+use crate::shared::{now_ms, AppError};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+pub const SESSION_COOKIE: &str = "mercato_session";
+pub const VISITOR_COOKIE: &str = "mercato_vid";
+/// Sessions last 30 days from login.
+pub const SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Who is making this request, resolved once per request by the server's identity
+/// middleware and read by handlers and server functions from the request extensions.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// The `mercato_vid` cookie (set on the first response when missing).
+    pub visitor_id: String,
+    pub user: Option<User>,
+    /// The raw session token from the cookie, kept to delete the session on logout.
+    pub session_token: Option<String>,
+}
+
+impl Identity {
+    pub fn require_user(&self) -> Result<&User, AppError> {
+        self.user.as_ref().ok_or(AppError::Unauthorized)
+    }
+
+    pub fn require_admin(&self) -> Result<&User, AppError> {
+        let user = self.require_user()?;
+        if user.role == Role::Admin {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// 32 random bytes from the OS, hex-encoded.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A visitor id: 16 random bytes, hex-encoded (GrowthBook hashes it as a string).
+pub fn new_visitor_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A plausible visitor id from a cookie: 8–64 hex characters. Anything else is replaced.
+pub fn is_valid_visitor_id(raw: &str) -> bool {
+    (8..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        SESSION_TTL_MS / 1000,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub fn clear_session_cookie(secure: bool) -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", if secure { "; Secure" } else { "" })
+}
+
+/// Hashes on the blocking pool: argon2 is deliberately slow and must not stall the runtime.
+async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|_| AppError::Internal)?
+    .map_err(|error| {
+        tracing::error!(%error, "password hashing failed");
+        AppError::Internal
+    })
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a random password, verified against when the e-mail is unknown so that a
+/// login takes as long for a missing account as for a wrong password.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role),
+    })
+}
+
+async fn start_session(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<String, sqlx::Error> {
+    let token = random_token();
+    let now = now_ms();
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(user_id)
+        .bind(now)
+        .bind(now + SESSION_TTL_MS)
+        .execute(&mut *conn)
+        .await?;
+    Ok(token)
+}
+
+/// Creates a shopper account, logs it in and moves the visitor's cart into it.
+/// Returns the user and the new session token.
+#[tracing::instrument(name = "accounts.register", skip(db, password))]
+pub async fn register(
+    db: &Db,
+    email: &Email,
+    display_name: &DisplayName,
+    password: &Password,
+    visitor_id: &str,
+) -> Result<(User, String), AppError> {
+    let password_hash = hash_password(password.expose().to_string()).await?;
+    let mut tx = db.begin_write().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (email, display_name, password_hash, role, created_at) \
+         VALUES ($1, $2, $3, 'shopper', $4) RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(display_name.as_str())
+    .bind(&password_hash)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await;
+    let user_id: i64 = match inserted {
+        Ok(row) => row.try_get("id")?,
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+            return Err(AppError::Conflict(super::domain::FormError::DuplicateEmail.message().into()));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    events::publish(
+        &mut tx,
+        events::kind::USER_REGISTERED,
+        &format!("user:{user_id}"),
+        &serde_json::json!({ "user_id": user_id, "visitor_id": visitor_id }),
+    )
+    .await?;
+    crate::cart::ssr::merge_into_user(&mut tx, visitor_id, user_id).await?;
+    let token = start_session(&mut tx, user_id).await?;
+    tx.commit().await?;
+    db.wake_outbox();
+    let user = User {
+        id: user_id,
+        email: email.as_str().to_string(),
+        display_name: display_name.as_str().to_string(),
+        role: Role::Shopper,
+    };
+    Ok((user, token))
+}
+
+/// Checks the password and starts a session; merges the visitor's cart into the account.
+#[tracing::instrument(name = "accounts.login", skip(db, password))]
+pub async fn login(db: &Db, email: &Email, password: &str, visitor_id: &str) -> Result<(User, String), AppError> {
+    let row = sqlx::query("SELECT id, email, display_name, role, password_hash FROM users WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else {
+        let dummy = match DUMMY_HASH.get() {
+            Some(hash) => hash.clone(),
+            None => {
+                let hash = hash_password(random_token()).await?;
+                DUMMY_HASH.get_or_init(|| hash).clone()
+            }
+        };
+        verify_password(password.to_string(), dummy).await;
+        return Err(AppError::Unauthorized);
+    };
+    let hash: String = row.try_get("password_hash")?;
+    if !verify_password(password.to_string(), hash).await {
+        return Err(AppError::Unauthorized);
+    }
+    let user = user_from_row(&row)?;
+    let mut tx = db.begin_write().await?;
+    crate::cart::ssr::merge_into_user(&mut tx, visitor_id, user.id).await?;
+    let token = start_session(&mut tx, user.id).await?;
+    tx.commit().await?;
+    Ok((user, token))
+}
+
+#[tracing::instrument(name = "accounts.logout", skip_all)]
+pub async fn logout(db: &Db, token: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The user behind a session token, if the session exists and has not expired.
+pub async fn resolve_session(db: &Db, token: &str) -> Result<Option<User>, AppError> {
+    let row = sqlx::query(
+        "SELECT u.id, u.email, u.display_name, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.as_ref().map(user_from_row).transpose()?)
+}
+
+/// Creates an admin (or promotes an existing user and resets the password). Returns the
+/// one-time password to print; it is never stored in clear.
+#[tracing::instrument(name = "accounts.create_admin", skip(db))]
+pub async fn create_admin(db: &Db, email: &Email) -> Result<String, AppError> {
+    let one_time_password = random_token()[..20].to_string();
+    let hash = hash_password(one_time_password.clone()).await?;
+    let display_name = email.as_str().split('@').next().unwrap_or("admin").to_string();
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO users (email, display_name, password_hash, role, created_at) VALUES ($1, $2, $3, 'admin', $4) \
+         ON CONFLICT (email) DO UPDATE SET role = 'admin', password_hash = $3",
+    )
+    .bind(email.as_str())
+    .bind(display_name)
+    .bind(hash)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(one_time_password)
+}
+
+/// Creates a shopper directly (the demo seed); the password is hashed like any other.
+pub async fn create_shopper(db: &Db, email: &Email, display_name: &DisplayName, password: &str) -> Result<i64, AppError> {
+    let hash = hash_password(password.to_string()).await?;
+    let mut tx = db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (email, display_name, password_hash, role, created_at) VALUES ($1, $2, $3, 'shopper', $4) \
+         ON CONFLICT (email) DO UPDATE SET display_name = users.display_name RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(display_name.as_str())
+    .bind(hash)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}

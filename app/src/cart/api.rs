@@ -1,0 +1,118 @@
+//! Cart and checkout server functions. Each form action answers a plain form post with a
+//! redirect (success page, or the form page with `?error=<code>`), so the flows work with
+//! JavaScript off exactly as with it on.
+
+use super::domain::{Cart, Order};
+#[cfg(feature = "ssr")]
+use super::domain::CartNotice;
+use crate::accounts::domain::SessionInfo;
+use crate::shared::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+fn owner_of(identity: &crate::accounts::ssr::Identity) -> super::ssr::CartOwner {
+    match &identity.user {
+        Some(user) => super::ssr::CartOwner::User(user.id),
+        None => super::ssr::CartOwner::Visitor(identity.visitor_id.clone()),
+    }
+}
+
+/// Who is logged in and how many items are in the cart (the header).
+#[server(prefix = "/rpc")]
+pub async fn get_session_info() -> Result<SessionInfo, AppError> {
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let cart_count = super::ssr::cart_count(&state.db, &owner_of(&identity)).await?;
+    Ok(SessionInfo { user: identity.user, cart_count })
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_cart() -> Result<Cart, AppError> {
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    super::ssr::get_cart(&state.db, &owner_of(&identity)).await
+}
+
+/// Adds to the cart. A refusal the shopper can act on (sold out, too many) is not an error
+/// of the call: it answers with a redirect to the product page carrying the reason, which
+/// works the same with and without JavaScript.
+#[server(prefix = "/rpc")]
+pub async fn add_to_cart(sku: String, quantity: Option<String>) -> Result<(), AppError> {
+    use crate::shared::{Quantity, Sku};
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let sku = Sku::parse(&sku).map_err(|message| AppError::invalid("sku", message))?;
+    let back = |notice: CartNotice| crate::state::redirect(&format!("/products/{sku}?error={}", notice.code()));
+    let quantity = match quantity.as_deref().unwrap_or("1").trim().parse::<i64>().map(Quantity::parse) {
+        Ok(Ok(quantity)) => quantity,
+        _ => {
+            back(CartNotice::BadQuantity);
+            return Ok(());
+        }
+    };
+    match super::ssr::add_item(&state.db, &owner_of(&identity), &sku, quantity).await {
+        Ok(_) => Ok(()),
+        Err(AppError::Conflict(message)) if message.contains("out of stock") => {
+            back(CartNotice::OutOfStock);
+            Ok(())
+        }
+        Err(AppError::Conflict(_)) => {
+            back(CartNotice::NotEnoughStock);
+            Ok(())
+        }
+        Err(AppError::Invalid { .. }) => {
+            back(CartNotice::BadQuantity);
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[server(prefix = "/rpc")]
+pub async fn remove_from_cart(sku: String) -> Result<(), AppError> {
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let sku = crate::shared::Sku::parse(&sku).map_err(|message| AppError::invalid("sku", message))?;
+    super::ssr::remove_item(&state.db, &owner_of(&identity), &sku).await?;
+    Ok(())
+}
+
+/// Places the order if the total is still the one the shopper saw, then shows it. A changed
+/// price or stock sends the shopper back to checkout with the reason (and the new total).
+#[server(prefix = "/rpc")]
+pub async fn place_order(expected_total_cents: String) -> Result<(), AppError> {
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let Some(user) = identity.user.as_ref() else {
+        crate::state::redirect("/login?next=/checkout");
+        return Ok(());
+    };
+    let back = |notice: CartNotice| crate::state::redirect(&format!("/checkout?error={}", notice.code()));
+    let Ok(expected_total_cents) = expected_total_cents.trim().parse::<i64>() else {
+        back(CartNotice::PriceChanged);
+        return Ok(());
+    };
+    match super::ssr::checkout(&state.db, user.id, expected_total_cents).await {
+        Ok(order) => {
+            crate::state::redirect(&format!("/orders/{}", order.id));
+            Ok(())
+        }
+        Err(AppError::PriceChanged { .. }) => {
+            back(CartNotice::PriceChanged);
+            Ok(())
+        }
+        Err(AppError::Conflict(message)) => {
+            back(if message.contains("empty") { CartNotice::EmptyCart } else { CartNotice::StockChanged });
+            Ok(())
+        }
+        Err(error) => Err(error)
+    }
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_order(id: i64) -> Result<Order, AppError> {
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let user = identity.require_user()?;
+    super::ssr::get_order(&state.db, user.id, id).await
+}

@@ -1,0 +1,290 @@
+//! Cart, checkout and order storage (server only).
+
+use super::domain::{Cart, CartLine, Order, OrderLine};
+use crate::db::Db;
+use crate::events;
+use crate::shared::{now_ms, AppError, Quantity, Sku};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+/// Who a cart belongs to: a visitor (cookie `mercato_vid`) until they log in, then the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CartOwner {
+    Visitor(String),
+    User(i64),
+}
+
+impl CartOwner {
+    fn key(&self) -> String {
+        match self {
+            CartOwner::Visitor(visitor_id) => format!("v:{visitor_id}"),
+            CartOwner::User(user_id) => format!("u:{user_id}"),
+        }
+    }
+}
+
+async fn load_cart(conn: &mut AnyConnection, owner: &CartOwner, lock: &str) -> Result<Cart, AppError> {
+    // Ordered by SKU so that two transactions lock products in the same order (no deadlock).
+    let rows = sqlx::query(&format!(
+        "SELECT c.sku, p.name, p.image, c.quantity, p.price_cents, p.stock \
+         FROM cart_items c JOIN products p ON p.sku = c.sku \
+         WHERE c.owner = $1 ORDER BY c.sku{lock}"
+    ))
+    .bind(owner.key())
+    .fetch_all(&mut *conn)
+    .await?;
+    let lines = rows
+        .iter()
+        .map(|row| {
+            Ok(CartLine {
+                sku: row.try_get("sku")?,
+                name: row.try_get("name")?,
+                image: row.try_get("image")?,
+                quantity: row.try_get("quantity")?,
+                unit_cents: row.try_get("price_cents")?,
+                line_cents: 0,
+                stock: row.try_get("stock")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Cart::from_lines(lines).ok_or_else(|| AppError::Conflict("The cart total is too large.".into()))
+}
+
+#[tracing::instrument(name = "cart.get", skip(db))]
+pub async fn get_cart(db: &Db, owner: &CartOwner) -> Result<Cart, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    load_cart(&mut conn, owner, "").await
+}
+
+/// Units in the cart, for the header badge (one cheap query).
+pub async fn cart_count(db: &Db, owner: &CartOwner) -> Result<i64, AppError> {
+    let count: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(quantity) AS BIGINT) FROM cart_items WHERE owner = $1",
+    )
+    .bind(owner.key())
+    .fetch_one(db.pool())
+    .await?;
+    Ok(count.unwrap_or(0))
+}
+
+/// Adds `quantity` units of `sku` (on top of what is already in the cart).
+#[tracing::instrument(name = "cart.add_item", skip(db))]
+pub async fn add_item(db: &Db, owner: &CartOwner, sku: &Sku, quantity: Quantity) -> Result<Cart, AppError> {
+    let mut tx = db.begin_write().await?;
+    let stock: Option<i64> = sqlx::query_scalar("SELECT stock FROM products WHERE sku = $1")
+        .bind(sku.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(stock) = stock else {
+        return Err(AppError::NotFound(format!("product '{sku}'")));
+    };
+    if stock <= 0 {
+        return Err(AppError::Conflict(format!("{sku} is out of stock.")));
+    }
+    let in_cart: Option<i64> = sqlx::query_scalar("SELECT quantity FROM cart_items WHERE owner = $1 AND sku = $2")
+        .bind(owner.key())
+        .bind(sku.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let wanted = in_cart.unwrap_or(0) + i64::from(quantity);
+    if wanted > stock {
+        return Err(AppError::Conflict(format!("Only {stock} of {sku} in stock.")));
+    }
+    let wanted = Quantity::parse(wanted).map_err(|message| AppError::invalid("quantity", message))?;
+    sqlx::query(
+        "INSERT INTO cart_items (owner, sku, quantity, added_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (owner, sku) DO UPDATE SET quantity = $3",
+    )
+    .bind(owner.key())
+    .bind(sku.as_str())
+    .bind(i64::from(wanted))
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    let cart = load_cart(&mut tx, owner, "").await?;
+    tx.commit().await?;
+    Ok(cart)
+}
+
+#[tracing::instrument(name = "cart.remove_item", skip(db))]
+pub async fn remove_item(db: &Db, owner: &CartOwner, sku: &Sku) -> Result<Cart, AppError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM cart_items WHERE owner = $1 AND sku = $2")
+        .bind(owner.key())
+        .bind(sku.as_str())
+        .execute(&mut *tx)
+        .await?;
+    let cart = load_cart(&mut tx, owner, "").await?;
+    tx.commit().await?;
+    Ok(cart)
+}
+
+/// Moves a visitor's cart into the user's on login. Quantities of a product in both add up.
+pub async fn merge_into_user(conn: &mut AnyConnection, visitor_id: &str, user_id: i64) -> Result<(), sqlx::Error> {
+    let from = CartOwner::Visitor(visitor_id.to_string()).key();
+    let to = CartOwner::User(user_id).key();
+    sqlx::query(
+        "INSERT INTO cart_items (owner, sku, quantity, added_at) \
+         SELECT $1, sku, quantity, added_at FROM cart_items WHERE owner = $2 \
+         ON CONFLICT (owner, sku) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity",
+    )
+    .bind(&to)
+    .bind(&from)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM cart_items WHERE owner = $1").bind(&from).execute(&mut *conn).await?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct OrderPlaced<'a> {
+    order_id: i64,
+    user_id: i64,
+    total_cents: i64,
+    lines: &'a [OrderLine],
+}
+
+/// Places an order for the user's cart.
+///
+/// One write transaction: lock the cart's products (PostgreSQL `FOR UPDATE`, SQLite's
+/// exclusive writer), compare the total with what the shopper saw, decrement stock with
+/// `stock >= quantity` guards, write the order, empty the cart, publish `order_placed` and
+/// `stock_changed`. Any refusal rolls everything back.
+#[tracing::instrument(name = "cart.checkout", skip(db))]
+pub async fn checkout(db: &Db, user_id: i64, expected_total_cents: i64) -> Result<Order, AppError> {
+    let owner = CartOwner::User(user_id);
+    let mut tx = db.begin_write().await?;
+    let cart = load_cart(&mut tx, &owner, db.for_update()).await?;
+    if cart.items.is_empty() {
+        return Err(AppError::Conflict("Your cart is empty.".into()));
+    }
+    if cart.total_cents != expected_total_cents {
+        return Err(AppError::PriceChanged { total_cents: cart.total_cents });
+    }
+    for line in &cart.items {
+        let updated = sqlx::query(
+            "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE sku = $3 AND stock >= $1",
+        )
+        .bind(line.quantity)
+        .bind(now_ms())
+        .bind(&line.sku)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(AppError::Conflict(format!(
+                "Only {} of {} left; please update your cart.",
+                line.stock.max(0),
+                line.name
+            )));
+        }
+    }
+    let now = now_ms();
+    let order_id: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (user_id, total_cents, status, created_at) VALUES ($1, $2, 'placed', $3) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(cart.total_cents)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let lines: Vec<OrderLine> = cart
+        .items
+        .iter()
+        .map(|line| OrderLine {
+            sku: line.sku.clone(),
+            name: line.name.clone(),
+            quantity: line.quantity,
+            unit_cents: line.unit_cents,
+        })
+        .collect();
+    for line in &lines {
+        sqlx::query("INSERT INTO order_lines (order_id, sku, name, quantity, unit_cents) VALUES ($1, $2, $3, $4, $5)")
+            .bind(order_id)
+            .bind(&line.sku)
+            .bind(&line.name)
+            .bind(line.quantity)
+            .bind(line.unit_cents)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM cart_items WHERE owner = $1").bind(owner.key()).execute(&mut *tx).await?;
+    events::publish(
+        &mut tx,
+        events::kind::ORDER_PLACED,
+        &format!("order:{order_id}"),
+        &OrderPlaced { order_id, user_id, total_cents: cart.total_cents, lines: &lines },
+    )
+    .await?;
+    for line in &cart.items {
+        events::publish(
+            &mut tx,
+            events::kind::STOCK_CHANGED,
+            &line.sku,
+            &serde_json::json!({
+                "sku": line.sku, "previous": line.stock, "stock": line.stock - line.quantity, "source": "checkout"
+            }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    db.wake_outbox();
+    metrics::counter!("mercato_orders_total").increment(1);
+    Ok(Order { id: order_id, total_cents: cart.total_cents, status: "placed".into(), created_at: now, lines })
+}
+
+/// One of the user's orders; another user's order is "not found", never "forbidden", so ids
+/// do not leak.
+#[tracing::instrument(name = "cart.get_order", skip(db))]
+pub async fn get_order(db: &Db, user_id: i64, order_id: i64) -> Result<Order, AppError> {
+    let row = sqlx::query("SELECT id, total_cents, status, created_at FROM orders WHERE id = $1 AND user_id = $2")
+        .bind(order_id)
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("order {order_id}")))?;
+    let lines = sqlx::query("SELECT sku, name, quantity, unit_cents FROM order_lines WHERE order_id = $1 ORDER BY sku")
+        .bind(order_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|line| {
+            Ok(OrderLine {
+                sku: line.try_get("sku")?,
+                name: line.try_get("name")?,
+                quantity: line.try_get("quantity")?,
+                unit_cents: line.try_get("unit_cents")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Order {
+        id: row.try_get("id")?,
+        total_cents: row.try_get("total_cents")?,
+        status: row.try_get("status")?,
+        created_at: row.try_get("created_at")?,
+        lines,
+    })
+}
+
+/// The user's most recent orders, newest first (without lines).
+#[tracing::instrument(name = "cart.list_orders", skip(db))]
+pub async fn list_orders(db: &Db, user_id: i64, limit: i64) -> Result<Vec<Order>, AppError> {
+    let rows = sqlx::query(
+        "SELECT id, total_cents, status, created_at FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Order {
+                id: row.try_get("id")?,
+                total_cents: row.try_get("total_cents")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+                lines: Vec::new(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(AppError::from)
+}

@@ -1,0 +1,239 @@
+//! Cart, checkout and order confirmation pages.
+
+use super::api::{get_cart, get_order, get_session_info};
+use super::domain::{Cart, CartNotice};
+use crate::layout::{use_actions, ErrorView};
+use crate::shared::Money;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+fn money(cents: i64) -> String {
+    Money::from_cents(cents).to_string()
+}
+
+#[component]
+pub fn CartPage() -> impl IntoView {
+    let actions = use_actions();
+    let cart = Resource::new(move || actions.generation(), |_| get_cart());
+    view! {
+        <Title text="Your cart — Mercato" />
+        <section class="cart">
+            <h1>"Your cart"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match cart.await {
+                        Ok(cart) if cart.items.is_empty() => {
+                            view! {
+                                <p class="empty">"Your cart is empty. " <A href="/">"Browse the shop"</A></p>
+                            }
+                                .into_any()
+                        }
+                        Ok(cart) => view! { <CartTable cart editable=true /> }.into_any(),
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn CartTable(cart: Cart, editable: bool) -> impl IntoView {
+    let actions = use_actions();
+    let has_short_lines = cart.short_lines().next().is_some();
+    view! {
+        <table class="cart-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Item"</th>
+                    <th scope="col">"Price"</th>
+                    <th scope="col">"Qty"</th>
+                    <th scope="col">"Total"</th>
+                    {editable.then(|| view! { <th scope="col"><span class="visually-hidden">"Remove"</span></th> })}
+                </tr>
+            </thead>
+            <tbody>
+                {cart
+                    .items
+                    .into_iter()
+                    .map(|line| {
+                        let href = format!("/products/{}", line.sku);
+                        let short = line.quantity > line.stock;
+                        let sku = line.sku.clone();
+                        view! {
+                            <tr data-testid="cart-line" data-sku=line.sku.clone()>
+                                <td>
+                                    <A href=href>{line.name.clone()}</A>
+                                    {short
+                                        .then(|| {
+                                            view! {
+                                                <span class="form-error">
+                                                    {format!(" Only {} left", line.stock.max(0))}
+                                                </span>
+                                            }
+                                        })}
+                                </td>
+                                <td>{money(line.unit_cents)}</td>
+                                <td>{line.quantity}</td>
+                                <td>{money(line.line_cents)}</td>
+                                {editable
+                                    .then(|| {
+                                        view! {
+                                            <td>
+                                                <ActionForm action=actions.remove_from_cart>
+                                                    <input type="hidden" name="sku" value=sku.clone() />
+                                                    <button type="submit" class="link-button" data-testid="remove-from-cart">
+                                                        "Remove"
+                                                    </button>
+                                                </ActionForm>
+                                            </td>
+                                        }
+                                    })}
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+            <tfoot>
+                <tr>
+                    <th scope="row" colspan="3">
+                        "Total"
+                    </th>
+                    <td data-testid="cart-total" data-amount-cents=cart.total_cents>
+                        {money(cart.total_cents)}
+                    </td>
+                </tr>
+            </tfoot>
+        </table>
+        {has_short_lines
+            .then(|| view! { <p class="form-error" role="alert">{CartNotice::StockChanged.message()}</p> })}
+        {editable
+            .then(|| {
+                view! {
+                    <p class="actions">
+                        <a class="button" href="/checkout" data-testid="go-to-checkout">
+                            "Checkout"
+                        </a>
+                    </p>
+                }
+            })}
+    }
+}
+
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let actions = use_actions();
+    let query = use_query_map();
+    let data = Resource::new(
+        move || actions.generation(),
+        |_| async move {
+            let session = get_session_info().await?;
+            let cart = get_cart().await?;
+            Ok::<_, crate::shared::AppError>((session, cart))
+        },
+    );
+    let notice = move || query.read().get("error").and_then(|code| CartNotice::from_code(&code));
+    view! {
+        <Title text="Checkout — Mercato" />
+        <section class="checkout">
+            <h1>"Checkout"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok((session, _)) if session.user.is_none() => {
+                            view! { <Redirect path="/login?next=/checkout" /> }.into_any()
+                        }
+                        Ok((_, cart)) if cart.items.is_empty() => {
+                            view! {
+                                <p class="empty">"Your cart is empty. " <A href="/">"Browse the shop"</A></p>
+                            }
+                                .into_any()
+                        }
+                        Ok((_, cart)) => {
+                            let total = cart.total_cents;
+                            view! {
+                                {notice()
+                                    .map(|notice| {
+                                        view! {
+                                            <p class="form-error" role="alert" data-testid="checkout-error">
+                                                {notice.message()}
+                                            </p>
+                                        }
+                                    })}
+                                <CartTable cart editable=false />
+                                <ActionForm action=actions.place_order attr:class="place-order">
+                                    <input type="hidden" name="expected_total_cents" value=total />
+                                    <button type="submit" data-testid="place-order">
+                                        {format!("Place order — {}", money(total))}
+                                    </button>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let order = Resource::new(
+        move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(-1),
+        get_order,
+    );
+    view! {
+        <Title text="Your order — Mercato" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(order) => {
+                        view! {
+                            <section class="order" data-testid="order-confirmation" data-order-id=order.id>
+                                <h1>{format!("Thank you! Order #{} is placed.", order.id)}</h1>
+                                <table class="cart-table">
+                                    <tbody>
+                                        {order
+                                            .lines
+                                            .into_iter()
+                                            .map(|line| {
+                                                view! {
+                                                    <tr>
+                                                        <td>{line.name}</td>
+                                                        <td>{line.quantity}</td>
+                                                        <td>{money(line.unit_cents * line.quantity)}</td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                    <tfoot>
+                                        <tr>
+                                            <th scope="row" colspan="2">
+                                                "Total"
+                                            </th>
+                                            <td data-testid="order-total">{money(order.total_cents)}</td>
+                                        </tr>
+                                    </tfoot>
+                                </table>
+                                <p>
+                                    <A href="/">"Continue shopping"</A>
+                                </p>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Err(crate::shared::AppError::Unauthorized) => {
+                        view! { <Redirect path="/login" /> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

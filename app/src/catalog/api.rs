@@ -1,0 +1,55 @@
+//! Catalog server functions: thin wrappers over `ssr` that the pages call.
+
+use super::domain::{Category, Product};
+use crate::shared::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Everything the home page shows, in one round trip.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HomeData {
+    pub categories: Vec<Category>,
+    pub popular: Vec<Product>,
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_home() -> Result<HomeData, AppError> {
+    let state = crate::state::state()?;
+    let categories = super::ssr::list_categories(&state.db).await?;
+    let popular = super::ssr::popular_products(&state.db, 8).await?;
+    Ok(HomeData { categories, popular })
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_categories() -> Result<Vec<Category>, AppError> {
+    let state = crate::state::state()?;
+    super::ssr::list_categories(&state.db).await
+}
+
+/// A category page: the category and its products, optionally narrowed by a search.
+#[server(prefix = "/rpc")]
+pub async fn get_category_page(slug: String, q: Option<String>) -> Result<(Category, Vec<Product>), AppError> {
+    let state = crate::state::state()?;
+    let category = super::ssr::get_category(&state.db, &slug).await?;
+    let search = super::domain::parse_search(q.as_deref());
+    let products = super::ssr::list_products(&state.db, Some(&category.slug), search.as_deref()).await?;
+    Ok((category, products))
+}
+
+#[server(prefix = "/rpc")]
+pub async fn search_products(q: Option<String>) -> Result<Vec<Product>, AppError> {
+    let state = crate::state::state()?;
+    let search = super::domain::parse_search(q.as_deref());
+    super::ssr::list_products(&state.db, None, search.as_deref()).await
+}
+
+/// A product page; counts as a view (an outbox event).
+#[server(prefix = "/rpc")]
+pub async fn get_product_page(sku: String) -> Result<Product, AppError> {
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let sku = crate::shared::Sku::parse(&sku).map_err(|_| AppError::NotFound(format!("product '{sku}'")))?;
+    let product = super::ssr::get_product(&state.db, &sku).await?;
+    super::ssr::record_view(&state.db, &sku, &identity.visitor_id).await?;
+    Ok(product)
+}

@@ -1,0 +1,77 @@
+//! The event outbox: every state change that other playbooks care about is appended to
+//! `domain_events` in the same transaction as the change, and the [`worker`] delivers it to
+//! each subscribed consumer at least once. A consumer applies an event in the transaction
+//! that marks its delivery done, so each event is applied exactly once per consumer.
+//!
+//! Invariants:
+//! - An event exists if and only if the change that caused it committed.
+//! - `(event_id, consumer)` is applied at most once, even with several app servers on one
+//!   PostgreSQL or after a `kill -9` in the middle of a batch.
+
+pub mod worker;
+
+use crate::shared::now_ms;
+use serde::Serialize;
+use sqlx::AnyConnection;
+
+/// Event kinds. Strings, because they are stored and read by other tools (analytics).
+pub mod kind {
+    pub const ORDER_PLACED: &str = "order_placed";
+    pub const STOCK_CHANGED: &str = "stock_changed";
+    pub const PRODUCT_VIEWED: &str = "product_viewed";
+    pub const USER_REGISTERED: &str = "user_registered";
+}
+
+/// Which consumer receives which event kinds. Adding a consumer is one line here plus its
+/// arm in [`worker::apply`].
+pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[(
+    crate::catalog::ssr::STATS_CONSUMER,
+    &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED],
+)];
+
+/// Appends an event and its pending deliveries. Call it inside the transaction that makes
+/// the change; call [`crate::db::Db::wake_outbox`] after the commit.
+#[tracing::instrument(name = "outbox.publish", skip(conn, payload))]
+pub async fn publish(
+    conn: &mut AnyConnection,
+    kind: &str,
+    aggregate: &str,
+    payload: &impl Serialize,
+) -> Result<i64, sqlx::Error> {
+    let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let now = now_ms();
+    let event_id: i64 = sqlx::query_scalar(
+        "INSERT INTO domain_events (kind, aggregate, payload, created_at) \
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(kind)
+    .bind(aggregate)
+    .bind(payload)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    for (consumer, kinds) in SUBSCRIPTIONS {
+        if kinds.contains(&kind) {
+            sqlx::query(
+                "INSERT INTO event_deliveries (event_id, consumer, available_at) VALUES ($1, $2, $3)",
+            )
+            .bind(event_id)
+            .bind(*consumer)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    metrics::counter!("mercato_events_published_total", "kind" => kind.to_string()).increment(1);
+    Ok(event_id)
+}
+
+/// An event as a consumer sees it.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub id: i64,
+    pub kind: String,
+    pub aggregate: String,
+    pub payload: serde_json::Value,
+    pub created_at: i64,
+}

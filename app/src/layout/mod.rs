@@ -1,0 +1,187 @@
+//! The frame around every page (header, footer, not-found) and small shared components.
+
+use crate::accounts::api::{Login, Logout, Register};
+use crate::cart::api::{get_session_info, AddToCart, PlaceOrder, RemoveFromCart};
+use crate::catalog::domain::PriceView;
+use crate::shared::{AppError, Money};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The form actions every page shares. The header's session resource re-runs when any of
+/// them completes, so the cart badge and login state follow without a reload.
+#[derive(Clone, Copy)]
+pub struct Actions {
+    pub add_to_cart: ServerAction<AddToCart>,
+    pub remove_from_cart: ServerAction<RemoveFromCart>,
+    pub place_order: ServerAction<PlaceOrder>,
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+    pub register: ServerAction<Register>,
+}
+
+pub fn provide_actions() {
+    provide_context(Actions {
+        add_to_cart: ServerAction::new(),
+        remove_from_cart: ServerAction::new(),
+        place_order: ServerAction::new(),
+        login: ServerAction::new(),
+        logout: ServerAction::new(),
+        register: ServerAction::new(),
+    });
+}
+
+pub fn use_actions() -> Actions {
+    expect_context::<Actions>()
+}
+
+impl Actions {
+    /// A number that changes whenever any shared action completes.
+    pub fn generation(&self) -> usize {
+        self.add_to_cart.version().get()
+            + self.remove_from_cart.version().get()
+            + self.place_order.version().get()
+            + self.login.version().get()
+            + self.logout.version().get()
+            + self.register.version().get()
+    }
+}
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let actions = use_actions();
+    let session = Resource::new(move || actions.generation(), |_| get_session_info());
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="logo">
+                "Mercato"
+            </A>
+            <nav class="site-nav" aria-label="Main">
+                <A href="/category/coffee">"Coffee"</A>
+                <A href="/category/tea">"Tea"</A>
+                <A href="/category/brewing">"Brewing"</A>
+                <A href="/category/mugs">"Mugs"</A>
+                <A href="/category/snacks">"Snacks"</A>
+                <A href="/category/gifts">"Gifts"</A>
+            </nav>
+            <form class="search" action="/search" method="get" role="search">
+                <input type="search" name="q" placeholder="Search" aria-label="Search products" />
+            </form>
+            <div class="session">
+                <Suspense fallback=|| view! { <span class="cart-link">"Cart"</span> }>
+                    {move || Suspend::new(async move {
+                        let info = session.await.unwrap_or_default();
+                        let account = match info.user {
+                            Some(user) => {
+                                view! {
+                                    <A href="/account" attr:class="account-link">
+                                        {user.display_name}
+                                    </A>
+                                }
+                                    .into_any()
+                            }
+                            None => view! { <A href="/login">"Log in"</A> }.into_any(),
+                        };
+                        view! {
+                            {account}
+                            <A href="/cart" attr:class="cart-link">
+                                "Cart "
+                                <span class="cart-count" data-testid="cart-count">
+                                    {info.cart_count}
+                                </span>
+                            </A>
+                        }
+                    })}
+                </Suspense>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <p>"Mercato — a small shop, run well. Prices include VAT."</p>
+        </footer>
+    }
+}
+
+/// Shown for unknown routes; answers 404 during SSR.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="not-found">
+            <h1>"Page not found"</h1>
+            <p>"We could not find that page. " <A href="/">"Back to the shop"</A></p>
+        </section>
+    }
+}
+
+/// Renders an error for a shopper, and sets the matching HTTP status during SSR.
+#[component]
+pub fn ErrorView(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(error.status_code()) {
+            response.set_status(status);
+        }
+    }
+    let message = match &error {
+        AppError::NotFound(_) => "We could not find that.".to_string(),
+        other => other.to_string(),
+    };
+    view! {
+        <section class="error" role="alert">
+            <h1>{error.title()}</h1>
+            <p>{message}</p>
+            <p>
+                <A href="/">"Back to the shop"</A>
+            </p>
+        </section>
+    }
+}
+
+/// A price with the stable test hooks (`price`, `data-sku`, `data-amount-cents`).
+#[component]
+pub fn PriceTag(price: PriceView, sku: String) -> impl IntoView {
+    let reduced = price.amount_cents < price.base_cents;
+    let lowest = price.lowest_30d_cents;
+    view! {
+        <span class="price-block">
+            <span
+                class="price"
+                class:reduced=reduced
+                data-testid="price"
+                data-sku=sku
+                data-amount-cents=price.amount_cents
+            >
+                {Money::from_cents(price.amount_cents).to_string()}
+            </span>
+            {lowest
+                .map(|lowest| {
+                    view! {
+                        <span class="lowest-30d" data-testid="lowest-30d">
+                            "Lowest price in the last 30 days: "
+                            {Money::from_cents(lowest).to_string()}
+                        </span>
+                    }
+                })}
+        </span>
+    }
+}
+
+/// A message next to a form or field (`role=alert` so screen readers announce it).
+#[component]
+pub fn FieldError(message: Option<&'static str>) -> impl IntoView {
+    message.map(|message| {
+        view! {
+            <p class="field-error" role="alert">
+                {message}
+            </p>
+        }
+    })
+}

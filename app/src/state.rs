@@ -1,0 +1,52 @@
+//! Server-side state shared by axum handlers and Leptos server functions.
+
+use crate::accounts::ssr::Identity;
+use crate::db::Db;
+use crate::shared::AppError;
+use axum::extract::FromRef;
+use leptos::prelude::*;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub leptos_options: LeptosOptions,
+    /// Adds `Secure` to cookies (set `MERCATO_SECURE_COOKIES=true` behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state inside a server function (provided as context by the server).
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+/// The caller's identity inside a server function (set by the identity middleware).
+pub async fn identity() -> Result<Identity, AppError> {
+    leptos_axum::extract::<axum::Extension<Identity>>().await.map(|ext| ext.0).map_err(|error| {
+        tracing::error!(%error, "identity missing from the request");
+        AppError::Internal
+    })
+}
+
+/// Sends the browser to `path` after a form post (a 302 without JavaScript, a client-side
+/// navigation with it).
+pub fn redirect(path: &str) {
+    leptos_axum::redirect(path);
+}
+
+/// Appends a `Set-Cookie` header to the response of the current server function.
+pub fn set_cookie(cookie: &str) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(value) = http::HeaderValue::from_str(cookie) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+}

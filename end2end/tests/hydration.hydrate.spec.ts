@@ -1,0 +1,63 @@
+import { expect, test } from '@playwright/test';
+import { register, uniqueEmail, waitForHydration } from './helpers';
+
+// Any console error or warning (hydration mismatch, CSP violation, panic) fails the test.
+test.beforeEach(async ({ page }) => {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') {
+      problems.push(`${message.type()}: ${message.text()}`);
+    }
+  });
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  (page as any).__problems = problems;
+});
+
+test.afterEach(async ({ page }, testInfo) => {
+  let problems: string[] = (page as any).__problems;
+  // The not-found page is meant to answer 404; Chromium reports that status on the console.
+  if (testInfo.title.startsWith('/no-such-page')) {
+    problems = problems.filter((p) => !p.includes('status of 404'));
+  }
+  expect(problems).toEqual([]);
+});
+
+const pages = ['/', '/category/coffee', '/products/COF-001', '/cart', '/login', '/register', '/search?q=tea', '/no-such-page'];
+
+for (const path of pages) {
+  test(`${path} hydrates without a warning`, async ({ page }, testInfo) => {
+    await page.goto(path);
+    await waitForHydration(page, testInfo);
+    // Give late effects a moment to report.
+    await page.waitForTimeout(300);
+  });
+}
+
+test('logged-in pages hydrate without a warning', async ({ page }, testInfo) => {
+  await register(page, testInfo, uniqueEmail('hydrate'));
+  await waitForHydration(page, testInfo);
+  await page.goto('/checkout');
+  await waitForHydration(page, testInfo);
+});
+
+test('after hydration, links navigate on the client without a reload', async ({ page }, testInfo) => {
+  await page.goto('/');
+  await waitForHydration(page, testInfo);
+  await page.evaluate(() => ((window as any).__stillHere = true));
+  await page.locator('.site-nav a', { hasText: 'Tea' }).click();
+  await expect(page).toHaveURL(/\/category\/tea$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Tea');
+  await page.locator('article.product-card h3 a').first().click();
+  await expect(page).toHaveURL(/\/products\//);
+  await expect(page.getByTestId('price')).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
+});
+
+test('adding to the cart after hydration updates the badge without a reload', async ({ page }, testInfo) => {
+  await page.goto('/products/TEA-001');
+  await waitForHydration(page, testInfo);
+  await page.evaluate(() => ((window as any).__stillHere = true));
+  await page.getByTestId('add-to-cart').click();
+  await expect(page.getByTestId('cart-count')).toHaveText('1');
+  expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
+});

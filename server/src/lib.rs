@@ -1,0 +1,8 @@
+//! The composition root: configuration, database, migrations, HTTP routes, background
+//! workers. Domain rules live in the `app` crate; this crate wires them to the world.
+
+pub mod config;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

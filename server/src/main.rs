@@ -1,0 +1,72 @@
+//! `mercato`: the storefront server and its admin commands. Only wiring lives here.
+
+use clap::{Parser, Subcommand};
+use server::{config::Settings, seed, startup::Application, telemetry};
+
+#[derive(Parser)]
+#[command(name = "mercato", version, about = "Mercato storefront engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the shop (the default). Migrates, and seeds the demo shop on an empty database.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Add deterministic synthetic data: the demo catalog, shoppers and N orders.
+    Seed {
+        /// Orders to generate (each with 1–4 lines).
+        #[arg(long, default_value_t = 400)]
+        orders: u64,
+    },
+    /// Administer accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account (or promote an existing one) and print a one-time password.
+    Create {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::from_env()?;
+    telemetry::init_subscriber(telemetry::get_subscriber("info", std::io::stderr));
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = app::db::Db::connect(&settings.database_url, 2).await?;
+            db.migrate().await?;
+            eprintln!("migrations applied");
+        }
+        Command::Seed { orders } => {
+            let db = app::db::Db::connect(&settings.database_url, 4).await?;
+            db.migrate().await?;
+            seed::seed_demo(&db, orders, true).await?;
+        }
+        Command::Admin { command: AdminCommand::Create { email } } => {
+            let db = app::db::Db::connect(&settings.database_url, 2).await?;
+            db.migrate().await?;
+            let email = app::accounts::domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password = app::accounts::ssr::create_admin(&db, &email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("admin {} created; one-time password: {password}", email.as_str());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! The JSON API under `/api/v1`. Handlers parse input into domain types, call the `app`
+//! slices' storage, and answer JSON or problem+json.
+
+use super::error::{ApiError, ApiJson};
+use super::ApiState;
+use app::accounts::domain::{DisplayName, Email, Password, User};
+use app::accounts::ssr::{self as accounts, Identity};
+use app::cart::domain::{Cart, Order};
+use app::cart::ssr::{self as carts, CartOwner};
+use app::catalog::domain::{parse_search, Product};
+use app::catalog::ssr as catalog;
+use app::shared::{AppError, Quantity, Sku};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+
+pub fn router() -> Router<ApiState> {
+    Router::new()
+        .route("/products", get(list_products))
+        .route("/products/{sku}", get(get_product))
+        .route("/inventory/{sku}", put(put_inventory))
+        .route("/cart", get(get_cart))
+        .route("/cart/items", post(add_cart_item))
+        .route("/cart/items/{sku}", delete(remove_cart_item))
+        .route("/checkout", post(checkout))
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me))
+        .fallback(not_found)
+}
+
+/// A list answer: `{ "items": [...] }` (cursor pagination arrives with lists that need it).
+#[derive(Serialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("No such API route.")
+}
+
+fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
+    Sku::parse(raw).map_err(|_| ApiError::not_found(format!("No product with SKU '{}'.", raw.chars().take(40).collect::<String>())))
+}
+
+fn owner_of(identity: &Identity) -> CartOwner {
+    match &identity.user {
+        Some(user) => CartOwner::User(user.id),
+        None => CartOwner::Visitor(identity.visitor_id.clone()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProductQuery {
+    category: Option<String>,
+    q: Option<String>,
+}
+
+#[tracing::instrument(name = "api.list_products", skip(state))]
+async fn list_products(
+    State(state): State<ApiState>,
+    Query(query): Query<ProductQuery>,
+) -> Result<Json<Items<Product>>, ApiError> {
+    let search = parse_search(query.q.as_deref());
+    let category = query.category.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let items = catalog::list_products(&state.app.db, category, search.as_deref()).await?;
+    Ok(Json(Items { items, next_cursor: None }))
+}
+
+#[tracing::instrument(name = "api.get_product", skip(state))]
+async fn get_product(State(state): State<ApiState>, Path(sku): Path<String>) -> Result<Json<Product>, ApiError> {
+    let sku = parse_sku(&sku)?;
+    Ok(Json(catalog::get_product(&state.app.db, &sku).await?))
+}
+
+#[derive(Deserialize)]
+struct InventoryUpdate {
+    stock: i64,
+}
+
+/// The inventory service's webhook. Constant-time token comparison; 401 without a valid
+/// bearer token, before the body is even looked at.
+#[tracing::instrument(name = "api.put_inventory", skip(state, headers, body))]
+async fn put_inventory(
+    State(state): State<ApiState>,
+    Path(sku): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Product>, ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !constant_time_eq(presented.as_bytes(), state.inventory_token.as_bytes()) {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "A valid inventory bearer token is required."));
+    }
+    let update: InventoryUpdate = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "The body must be JSON like {\"stock\": 12}.")
+        } else {
+            ApiError::unprocessable(format!("Invalid body: {e}"))
+        }
+    })?;
+    let sku = parse_sku(&sku)?;
+    Ok(Json(catalog::set_stock(&state.app.db, &sku, update.stock).await?))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() || b.is_empty() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn get_cart(State(state): State<ApiState>, Extension(identity): Extension<Identity>) -> Result<Json<Cart>, ApiError> {
+    Ok(Json(carts::get_cart(&state.app.db, &owner_of(&identity)).await?))
+}
+
+#[derive(Deserialize)]
+struct AddCartItem {
+    sku: Sku,
+    quantity: Quantity,
+}
+
+async fn add_cart_item(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    ApiJson(body): ApiJson<AddCartItem>,
+) -> Result<Json<Cart>, ApiError> {
+    Ok(Json(carts::add_item(&state.app.db, &owner_of(&identity), &body.sku, body.quantity).await?))
+}
+
+async fn remove_cart_item(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(sku): Path<String>,
+) -> Result<Json<Cart>, ApiError> {
+    let sku = parse_sku(&sku)?;
+    Ok(Json(carts::remove_item(&state.app.db, &owner_of(&identity), &sku).await?))
+}
+
+#[derive(Deserialize)]
+struct CheckoutRequest {
+    expected_total_cents: i64,
+    #[serde(default)]
+    redeem_points: i64,
+}
+
+async fn checkout(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    ApiJson(body): ApiJson<CheckoutRequest>,
+) -> Result<(StatusCode, Json<Order>), ApiError> {
+    let user = identity.require_user()?;
+    if body.redeem_points < 0 {
+        return Err(AppError::invalid("redeem_points", "Points to redeem cannot be negative.").into());
+    }
+    if body.redeem_points > 0 {
+        // Nobody holds points until the loyalty ledger exists; refuse rather than ignore.
+        return Err(AppError::invalid("redeem_points", "You do not have enough points.").into());
+    }
+    let order = carts::checkout(&state.app.db, user.id, body.expected_total_cents).await?;
+    Ok((StatusCode::CREATED, Json(order)))
+}
+
+#[derive(Deserialize)]
+struct RegisterRequest {
+    email: String,
+    password: String,
+    display_name: String,
+}
+
+fn form_error(error: app::accounts::domain::FormError) -> ApiError {
+    AppError::invalid(error.field(), error.message()).into()
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn register(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&body.email).map_err(form_error)?;
+    let display_name = DisplayName::parse(&body.display_name).map_err(form_error)?;
+    let password = Password::parse(&body.password, Some(&email)).map_err(form_error)?;
+    let (user, token) =
+        accounts::register(&state.app.db, &email, &display_name, &password, &identity.visitor_id).await?;
+    let response = (StatusCode::CREATED, Json(user)).into_response();
+    Ok(with_cookie(response, &accounts::session_cookie(&token, state.app.secure_cookies)))
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&body.email).map_err(form_error)?;
+    let (user, token) = accounts::login(&state.app.db, &email, &body.password, &identity.visitor_id)
+        .await
+        .map_err(|error| match error {
+            AppError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "That e-mail and password do not match."),
+            other => other.into(),
+        })?;
+    let response = Json(user).into_response();
+    Ok(with_cookie(response, &accounts::session_cookie(&token, state.app.secure_cookies)))
+}
+
+async fn logout(State(state): State<ApiState>, Extension(identity): Extension<Identity>) -> Result<Response, ApiError> {
+    if let Some(token) = identity.session_token.as_deref() {
+        accounts::logout(&state.app.db, token).await?;
+    }
+    let response = StatusCode::NO_CONTENT.into_response();
+    Ok(with_cookie(response, &accounts::clear_session_cookie(state.app.secure_cookies)))
+}
+
+async fn me(Extension(identity): Extension<Identity>) -> Result<Json<User>, ApiError> {
+    Ok(Json(identity.require_user()?.clone()))
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(State(state): State<ApiState>) -> Response {
+    match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(state.app.db.pool()).await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The database is not reachable.").into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<ApiState>) -> Response {
+    if let Ok(pending) = app::events::worker::pending(&state.app.db).await {
+        metrics::gauge!("mercato_outbox_pending").set(pending as f64);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,100 @@
+//! Layers every request passes through.
+
+use super::ApiState;
+use app::accounts::ssr::{is_valid_visitor_id, new_visitor_id, resolve_session, Identity, SESSION_COOKIE, VISITOR_COOKIE};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+
+/// The per-request CSP nonce; the Leptos renderer puts it on its inline scripts.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Reads one cookie from the `Cookie` header.
+pub fn cookie<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+fn is_static_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path.starts_with("/img/") || path == "/favicon.svg" || path == "/robots.txt"
+}
+
+/// Resolves who is asking: the visitor cookie (created on the first response) and the
+/// logged-in user behind the session cookie. Static files skip the session lookup.
+pub async fn identity(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
+    if is_static_asset(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let existing_visitor = cookie(&request, VISITOR_COOKIE).filter(|v| is_valid_visitor_id(v)).map(str::to_string);
+    let is_new_visitor = existing_visitor.is_none();
+    let visitor_id = existing_visitor.unwrap_or_else(new_visitor_id);
+    let session_token = cookie(&request, SESSION_COOKIE).filter(|t| t.len() == 64).map(str::to_string);
+    let user = match &session_token {
+        Some(token) => resolve_session(&state.app.db, token).await.unwrap_or(None),
+        None => None,
+    };
+    request.extensions_mut().insert(Identity {
+        visitor_id: visitor_id.clone(),
+        user,
+        session_token,
+    });
+    let mut response = next.run(request).await;
+    if is_new_visitor {
+        let secure = if state.app.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!("{VISITOR_COOKIE}={visitor_id}; Path=/; Max-Age=31536000; SameSite=Lax{secure}");
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// Security headers. The Content-Security-Policy allows only our own scripts (the wasm
+/// bundle and its loader, plus inline scripts carrying this response's nonce), our own
+/// styles and images, and no framing.
+pub async fn security_headers(mut request: Request, next: Next) -> Response {
+    let nonce = app::accounts::ssr::random_token()[..24].to_string();
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// Request count and latency per route, for `/metrics`.
+pub async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("mercato_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("mercato_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,18 @@
+//! HTTP surface that is not Leptos pages: the JSON API, health, metrics, and the layers every
+//! request passes (identity, security headers, tracing, limits).
+
+pub mod api;
+pub mod error;
+pub mod middleware;
+
+use app::state::AppState;
+use std::sync::Arc;
+
+/// What the non-Leptos handlers need besides [`AppState`].
+#[derive(Clone)]
+pub struct ApiState {
+    pub app: AppState,
+    /// Bearer token of the inventory webhook.
+    pub inventory_token: Arc<str>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}

@@ -1,0 +1,176 @@
+//! Deterministic demo data: the catalog, shoppers and order history, so recommendations,
+//! leaderboards and analytics have real content on first start. Same input, same data.
+
+use app::catalog::ssr::{seed_catalog, SeedCatalog};
+use app::db::Db;
+use app::shared::now_ms;
+use indicatif::{ProgressBar, ProgressStyle};
+
+const CATALOG_JSON: &str = include_str!("../seed/catalog.json");
+
+/// Orders are written in transactions of this many.
+const ORDERS_PER_BATCH: u64 = 500;
+
+pub fn demo_catalog() -> SeedCatalog {
+    serde_json::from_str(CATALOG_JSON).expect("server/seed/catalog.json is valid (checked by a test)")
+}
+
+pub async fn catalog_is_empty(db: &Db) -> anyhow::Result<bool> {
+    let n_products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(db.pool()).await?;
+    Ok(n_products == 0)
+}
+
+/// SplitMix64: a tiny, well-distributed deterministic generator (no seed from the OS, so
+/// every run of `mercato seed` produces the same shop).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Ada", "Ben", "Chloé", "Dmitri", "Elif", "Farah", "Gus", "Hana", "Ivo", "Jun", "Kaja", "Luis", "Mila", "Nico",
+    "Olu", "Pia", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wim", "Yara",
+];
+
+/// Seeds the catalog, demo shoppers and `n_orders` historical orders. Idempotent for the
+/// catalog and shoppers; orders are added on each call (it is a generator for scale tests).
+pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::Result<()> {
+    let catalog = demo_catalog();
+    let n_new = seed_catalog(db, &catalog).await?;
+    tracing::info!(n_new, "catalog seeded");
+
+    let mut shopper_ids = Vec::new();
+    for (i, first) in FIRST_NAMES.iter().enumerate() {
+        let email = app::accounts::domain::Email::parse(&format!("shopper{:02}@demo.mercato.test", i + 1))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let name = app::accounts::domain::DisplayName::parse(first).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // A random password nobody knows: demo shoppers exist for their history, not to log in.
+        let password = app::accounts::ssr::random_token();
+        let id = app::accounts::ssr::create_shopper(db, &email, &name, &password)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        shopper_ids.push(id);
+    }
+
+    let products: Vec<(String, String, i64)> = catalog
+        .products
+        .iter()
+        .map(|p| (p.sku.clone(), p.name.clone(), p.base_cents))
+        .collect();
+    // Products grouped by category: a basket mostly stays near one interest, which gives
+    // "frequently bought together" real signal.
+    let mut by_category: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (index, product) in catalog.products.iter().enumerate() {
+        by_category.entry(product.category.as_str()).or_default().push(index);
+    }
+    let categories: Vec<&Vec<usize>> = by_category.values().collect();
+
+    let progress = if show_progress { ProgressBar::new(n_orders) } else { ProgressBar::hidden() };
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} orders {pos}/{len} [{bar:40}] {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut rng = SplitMix64(0x5EED_0000 + n_orders);
+    let now = now_ms();
+    let sixty_days_ms = 60 * 24 * 3600 * 1000_i64;
+    let mut written = 0;
+    while written < n_orders {
+        let batch = ORDERS_PER_BATCH.min(n_orders - written);
+        let mut tx = db.begin_write().await?;
+        for _ in 0..batch {
+            let user_id = shopper_ids[rng.below(shopper_ids.len() as u64) as usize];
+            let created_at = now - (rng.below(sixty_days_ms as u64) as i64);
+            let home = categories[rng.below(categories.len() as u64) as usize];
+            let n_lines = 1 + rng.below(4) as usize;
+            let mut lines: Vec<usize> = Vec::with_capacity(n_lines);
+            for _ in 0..n_lines {
+                // Three in four lines come from the basket's home category.
+                let pool = if rng.below(4) < 3 { home } else { categories[rng.below(categories.len() as u64) as usize] };
+                let pick = pool[rng.below(pool.len() as u64) as usize];
+                if !lines.contains(&pick) {
+                    lines.push(pick);
+                }
+            }
+            let quantities: Vec<i64> = lines.iter().map(|_| 1 + rng.below(3) as i64).collect();
+            let total: i64 = lines.iter().zip(&quantities).map(|(&i, &q)| products[i].2 * q).sum();
+            let order_id: i64 = sqlx::query_scalar(
+                "INSERT INTO orders (user_id, total_cents, status, created_at) VALUES ($1, $2, 'placed', $3) RETURNING id",
+            )
+            .bind(user_id)
+            .bind(total)
+            .bind(created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            for (&i, &quantity) in lines.iter().zip(&quantities) {
+                sqlx::query(
+                    "INSERT INTO order_lines (order_id, sku, name, quantity, unit_cents) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(order_id)
+                .bind(&products[i].0)
+                .bind(&products[i].1)
+                .bind(quantity)
+                .bind(products[i].2)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        written += batch;
+        progress.set_position(written);
+    }
+    progress.finish_and_clear();
+
+    // Imported history: counters are rebuilt from the order lines in one statement rather
+    // than replayed as live events.
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO product_stats (sku, views, units_sold, orders) \
+         SELECT sku, 0, CAST(SUM(quantity) AS BIGINT), COUNT(*) FROM order_lines GROUP BY sku \
+         ON CONFLICT (sku) DO UPDATE SET units_sold = excluded.units_sold, orders = excluded.orders",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(n_orders, "demo orders seeded");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_catalog_is_a_real_shop() {
+        let catalog = demo_catalog();
+        assert!(catalog.products.len() >= 40);
+        assert!(catalog.categories.len() >= 5);
+        let stocks: Vec<i64> = catalog.products.iter().map(|p| p.stock).collect();
+        assert!(stocks.contains(&0), "some products are sold out");
+        assert!(stocks.iter().any(|&s| s > 100) && stocks.iter().all(|&s| (0..=200).contains(&s)));
+        for product in &catalog.products {
+            assert!(app::shared::Sku::parse(&product.sku).is_ok(), "{}", product.sku);
+            assert!(product.cost_cents < product.base_cents, "{} sells below cost", product.sku);
+            assert!(catalog.categories.iter().any(|c| c.slug == product.category));
+            let image = format!("{}/../public{}", env!("CARGO_MANIFEST_DIR"), product.image);
+            assert!(std::path::Path::new(&image).exists(), "missing image {image}");
+        }
+    }
+
+    #[test]
+    fn the_generator_is_deterministic() {
+        let mut a = SplitMix64(7);
+        let mut b = SplitMix64(7);
+        assert_eq!((0..5).map(|_| a.next()).collect::<Vec<_>>(), (0..5).map(|_| b.next()).collect::<Vec<_>>());
+    }
+}

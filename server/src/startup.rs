@@ -1,0 +1,199 @@
+//! Builds the application (database, migrations, router, workers) and runs it until a
+//! shutdown signal. `Application::build` is what `main` and the HTTP tests share.
+
+use crate::config::Settings;
+use crate::routes::{api, middleware as mw, ApiState};
+use app::db::Db;
+use app::state::AppState;
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Request bodies above this are refused with 413 (forms and JSON here are tiny).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: Db,
+    port: u16,
+}
+
+/// The Prometheus recorder is process-global; tests build many apps in one process.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Where the built site (wasm, js, css, images) is served from.
+fn site_root() -> String {
+    std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into())
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = Db::connect(&settings.database_url, settings.max_connections).await?;
+        db.migrate().await?;
+        if settings.seed_demo && crate::seed::catalog_is_empty(&db).await? {
+            tracing::info!("empty database: seeding the demo shop");
+            crate::seed::seed_demo(&db, 400, false).await?;
+        }
+        let inventory_token: Arc<str> = match settings.inventory_token.clone() {
+            Some(token) => token.into(),
+            None => {
+                let token = app::accounts::ssr::random_token();
+                tracing::warn!(
+                    "MERCATO_INVENTORY_TOKEN is not set; the inventory webhook accepts this generated token: {token}"
+                );
+                token.into()
+            }
+        };
+        let listener = TcpListener::bind(settings.addr).await?;
+        let port = listener.local_addr()?.port();
+        let leptos_options = LeptosOptions::builder()
+            .output_name(app::OUTPUT_NAME)
+            .site_root(site_root())
+            .site_pkg_dir("pkg")
+            .site_addr(listener.local_addr()?)
+            .build();
+        let app_state = AppState { db: db.clone(), leptos_options, secure_cookies: settings.secure_cookies };
+        let api_state = ApiState { app: app_state.clone(), inventory_token, metrics: metrics_handle() };
+        Ok(Application { listener, router: router(api_state), db, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> Db {
+        self.db.clone()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then stops accepting, finishes in-flight requests,
+    /// stops the outbox worker and closes the pool.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker_db = self.db.clone();
+        let mut worker_stop = stop_rx.clone();
+        let worker = tokio::spawn(async move {
+            app::events::worker::run(worker_db, async move {
+                let _ = worker_stop.wait_for(|stopped| *stopped).await;
+            })
+            .await;
+        });
+        tracing::info!("listening on http://{}", self.listener.local_addr()?);
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                stop.await;
+                tracing::info!("shutting down");
+            })
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = worker.await;
+        self.db.close().await;
+        result
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// Context every Leptos render and server function gets: the state, and this response's
+/// CSP nonce so inline hydration scripts are allowed by the Content-Security-Policy.
+fn provide_request_context(state: &AppState) {
+    provide_context(state.clone());
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        if let Some(nonce) = parts.extensions.get::<mw::CspNonce>() {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+        }
+    }
+}
+
+async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_request_context(&state), request).await
+}
+
+/// The whole HTTP surface. A function of the state so tests can drive it without a socket.
+pub fn router(api_state: ApiState) -> Router {
+    let app_state = api_state.app.clone();
+    let leptos_options = app_state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    let pages = Router::new()
+        .route("/rpc/{*fn_name}", any(server_fn_handler))
+        .leptos_routes_with_context(
+            &app_state,
+            routes,
+            {
+                let state = app_state.clone();
+                move || provide_request_context(&state)
+            },
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            {
+                let state = app_state.clone();
+                move || provide_request_context(&state)
+            },
+            shell,
+        ))
+        .with_state(app_state);
+    let operations = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .nest("/api/v1", api::router())
+        .with_state(api_state.clone());
+    operations
+        .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(api_state.clone(), mw::identity))
+        .layer(axum::middleware::from_fn(mw::record_metrics))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(mw::security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+            let matched_path = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map(axum::extract::MatchedPath::as_str)
+                .unwrap_or("");
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), matched_path)
+        }))
+}

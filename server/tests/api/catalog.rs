@@ -1,0 +1,107 @@
+use crate::helpers::{assert_problem, backends, spawn_app};
+
+#[tokio::test]
+async fn the_demo_catalog_is_listed_filtered_and_searched() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let all: serde_json::Value = app.get("/api/v1/products").await.json().await.unwrap();
+        let items = all["items"].as_array().unwrap();
+        assert!(items.len() >= 40, "{backend:?}");
+        let first = &items[0];
+        for key in ["sku", "name", "category", "stock", "price"] {
+            assert!(!first[key].is_null(), "missing {key}");
+        }
+        for key in ["amount_cents", "base_cents", "currency", "reason"] {
+            assert!(!first["price"][key].is_null(), "missing price.{key}");
+        }
+        assert!(first["price"]["amount_cents"].is_i64());
+
+        let tea: serde_json::Value = app.get("/api/v1/products?category=tea").await.json().await.unwrap();
+        let tea = tea["items"].as_array().unwrap();
+        assert!(!tea.is_empty() && tea.iter().all(|p| p["category"] == "tea"));
+
+        let found: serde_json::Value = app.get("/api/v1/products?q=MUG").await.json().await.unwrap();
+        assert!(!found["items"].as_array().unwrap().is_empty(), "case-insensitive search on {backend:?}");
+
+        let literal: serde_json::Value = app.get("/api/v1/products?q=%25%25%25").await.json().await.unwrap();
+        assert!(literal["items"].as_array().unwrap().is_empty(), "% is matched literally");
+    }
+}
+
+#[tokio::test]
+async fn one_product_by_sku_and_a_missing_one_is_a_problem() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let product: serde_json::Value = app.get("/api/v1/products/cof-001").await.json().await.unwrap();
+        assert_eq!(product["sku"], "COF-001");
+        assert_problem(app.get("/api/v1/products/NOPE-1").await, 404).await;
+        assert_problem(app.get("/api/v1/products/%3Cscript%3E").await, 404).await;
+    }
+}
+
+#[tokio::test]
+async fn pages_are_server_rendered_with_prices_and_stock() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let home = app.get("/").await;
+        assert_eq!(home.status(), 200);
+        assert!(home.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("mercato_vid=")));
+        let csp = home.headers()["content-security-policy"].to_str().unwrap().to_string();
+        let html = home.text().await.unwrap();
+        assert!(html.contains(r#"data-testid="hero""#));
+        assert!(html.contains(r#"data-testid="rec-item""#));
+        let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+        assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "inline scripts carry the CSP nonce");
+
+        let product = app.get("/products/COF-006").await.text().await.unwrap();
+        assert!(product.contains("Out of stock"));
+        assert!(product.contains(r#"data-testid="add-to-cart""#) && product.contains("disabled"));
+
+        let category = app.get("/category/tea").await.text().await.unwrap();
+        assert!(category.contains(r#"data-testid="price""#) && category.contains("data-amount-cents="));
+
+        assert_eq!(app.get("/category/nope").await.status(), 404);
+        assert_eq!(app.get("/products/NOPE-1").await.status(), 404);
+        assert_eq!(app.get("/definitely/not/here").await.status(), 404);
+    }
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        assert_eq!(app.get("/healthz").await.status(), 200);
+        app.get("/api/v1/products").await;
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(metrics.contains("mercato_http_requests_total"), "{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn the_inventory_webhook_needs_the_token_and_a_valid_body() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let url = app.url("/api/v1/inventory/COF-001");
+        let body = serde_json::json!({ "stock": 7 });
+        let missing = app.client.put(&url).json(&body).send().await.unwrap();
+        assert_problem(missing, 401).await;
+        let wrong = app.client.put(&url).bearer_auth("nope").json(&body).send().await.unwrap();
+        assert_problem(wrong, 401).await;
+        let bad = app.client.put(&url).bearer_auth(&app.inventory_token).body("{stock:").send().await.unwrap();
+        assert_problem(bad, 422).await;
+        let negative = app
+            .client
+            .put(&url)
+            .bearer_auth(&app.inventory_token)
+            .json(&serde_json::json!({ "stock": -1 }))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(negative, 422).await;
+        let events_before = app.count("SELECT COUNT(*) FROM domain_events WHERE kind = 'stock_changed'").await;
+        app.set_stock("COF-001", 7).await;
+        assert_eq!(app.stock_of("COF-001").await, 7);
+        let events_after = app.count("SELECT COUNT(*) FROM domain_events WHERE kind = 'stock_changed'").await;
+        assert_eq!(events_after, events_before + 1);
+    }
+}

@@ -1,0 +1,9 @@
+//! HTTP-level tests: one binary, one module per playbook. Every storage test runs against
+//! SQLite and, when `MERCATO_TEST_PG_URL` is set (`./x test` sets it), PostgreSQL.
+
+mod accounts;
+mod catalog;
+mod checkout;
+mod errors;
+mod helpers;
+mod outbox;
