@@ -36,9 +36,7 @@ impl Db {
         } else if database_url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            return Err(sqlx::Error::Configuration(
-                "DATABASE_URL must start with sqlite:// or postgres://".into(),
-            ));
+            return Err(sqlx::Error::Configuration("DATABASE_URL must start with sqlite:// or postgres://".into()));
         };
         if backend == Backend::Sqlite {
             ensure_sqlite_parent_dir(database_url);

@@ -27,6 +27,12 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Serve the benchmark anchors (`/bare`, `/leptos`) for `./x bench`.
+    #[command(hide = true)]
+    BenchAnchors {
+        #[arg(long, default_value = "127.0.0.1:3001")]
+        addr: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,11 +68,10 @@ async fn main() -> anyhow::Result<()> {
             let db = app::db::Db::connect(&settings.database_url, 2).await?;
             db.migrate().await?;
             let email = app::accounts::domain::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let password = app::accounts::ssr::create_admin(&db, &email)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password = app::accounts::ssr::create_admin(&db, &email).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("admin {} created; one-time password: {password}", email.as_str());
         }
+        Command::BenchAnchors { addr } => server::bench_anchors::run(addr).await?,
     }
     Ok(())
 }

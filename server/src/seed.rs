@@ -63,11 +63,8 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
         shopper_ids.push(id);
     }
 
-    let products: Vec<(String, String, i64)> = catalog
-        .products
-        .iter()
-        .map(|p| (p.sku.clone(), p.name.clone(), p.base_cents))
-        .collect();
+    let products: Vec<(String, String, i64)> =
+        catalog.products.iter().map(|p| (p.sku.clone(), p.name.clone(), p.base_cents)).collect();
     // Products grouped by category: a basket mostly stays near one interest, which gives
     // "frequently bought together" real signal.
     let mut by_category: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
@@ -96,7 +93,8 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
             let mut lines: Vec<usize> = Vec::with_capacity(n_lines);
             for _ in 0..n_lines {
                 // Three in four lines come from the basket's home category.
-                let pool = if rng.below(4) < 3 { home } else { categories[rng.below(categories.len() as u64) as usize] };
+                let pool =
+                    if rng.below(4) < 3 { home } else { categories[rng.below(categories.len() as u64) as usize] };
                 let pick = pool[rng.below(pool.len() as u64) as usize];
                 if !lines.contains(&pick) {
                     lines.push(pick);

@@ -140,9 +140,26 @@ impl Email {
 pub struct Password(String);
 
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "password1", "password12", "password123", "1234567890", "12345678910", "qwertyuiop",
-    "iloveyou12", "letmein123", "welcome123", "adminadmin", "administrator", "abcdefghij",
-    "0123456789", "1111111111", "qwerty1234", "passw0rd12", "changeme12", "football12", "monkey1234",
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "1234567890",
+    "12345678910",
+    "qwertyuiop",
+    "iloveyou12",
+    "letmein123",
+    "welcome123",
+    "adminadmin",
+    "administrator",
+    "abcdefghij",
+    "0123456789",
+    "1111111111",
+    "qwerty1234",
+    "passw0rd12",
+    "changeme12",
+    "football12",
+    "monkey1234",
 ];
 
 impl Password {

@@ -208,10 +208,7 @@ pub async fn login(db: &Db, email: &Email, password: &str, visitor_id: &str) -> 
 
 #[tracing::instrument(name = "accounts.logout", skip_all)]
 pub async fn logout(db: &Db, token: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash(token))
-        .execute(db.pool())
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(db.pool()).await?;
     Ok(())
 }
 
@@ -251,7 +248,12 @@ pub async fn create_admin(db: &Db, email: &Email) -> Result<String, AppError> {
 }
 
 /// Creates a shopper directly (the demo seed); the password is hashed like any other.
-pub async fn create_shopper(db: &Db, email: &Email, display_name: &DisplayName, password: &str) -> Result<i64, AppError> {
+pub async fn create_shopper(
+    db: &Db,
+    email: &Email,
+    display_name: &DisplayName,
+    password: &str,
+) -> Result<i64, AppError> {
     let hash = hash_password(password.to_string()).await?;
     let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(

@@ -2,9 +2,9 @@
 //! redirect (success page, or the form page with `?error=<code>`), so the flows work with
 //! JavaScript off exactly as with it on.
 
-use super::domain::{Cart, Order};
 #[cfg(feature = "ssr")]
 use super::domain::CartNotice;
+use super::domain::{Cart, Order};
 use crate::accounts::domain::SessionInfo;
 use crate::shared::AppError;
 use leptos::prelude::*;
@@ -105,7 +105,7 @@ pub async fn place_order(expected_total_cents: String) -> Result<(), AppError> {
             back(if message.contains("empty") { CartNotice::EmptyCart } else { CartNotice::StockChanged });
             Ok(())
         }
-        Err(error) => Err(error)
+        Err(error) => Err(error),
     }
 }
 

@@ -58,12 +58,11 @@ pub async fn get_cart(db: &Db, owner: &CartOwner) -> Result<Cart, AppError> {
 
 /// Units in the cart, for the header badge (one cheap query).
 pub async fn cart_count(db: &Db, owner: &CartOwner) -> Result<i64, AppError> {
-    let count: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(SUM(quantity) AS BIGINT) FROM cart_items WHERE owner = $1",
-    )
-    .bind(owner.key())
-    .fetch_one(db.pool())
-    .await?;
+    let count: Option<i64> =
+        sqlx::query_scalar("SELECT CAST(SUM(quantity) AS BIGINT) FROM cart_items WHERE owner = $1")
+            .bind(owner.key())
+            .fetch_one(db.pool())
+            .await?;
     Ok(count.unwrap_or(0))
 }
 
@@ -162,14 +161,13 @@ pub async fn checkout(db: &Db, user_id: i64, expected_total_cents: i64) -> Resul
         return Err(AppError::PriceChanged { total_cents: cart.total_cents });
     }
     for line in &cart.items {
-        let updated = sqlx::query(
-            "UPDATE products SET stock = stock - $1, updated_at = $2 WHERE sku = $3 AND stock >= $1",
-        )
-        .bind(line.quantity)
-        .bind(now_ms())
-        .bind(&line.sku)
-        .execute(&mut *tx)
-        .await?;
+        let updated =
+            sqlx::query("UPDATE products SET stock = stock - $1, updated_at = $2 WHERE sku = $3 AND stock >= $1")
+                .bind(line.quantity)
+                .bind(now_ms())
+                .bind(&line.sku)
+                .execute(&mut *tx)
+                .await?;
         if updated.rows_affected() != 1 {
             return Err(AppError::Conflict(format!(
                 "Only {} of {} left; please update your cart.",

@@ -183,10 +183,8 @@ pub fn CheckoutPage() -> impl IntoView {
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
-    let order = Resource::new(
-        move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(-1),
-        get_order,
-    );
+    let order =
+        Resource::new(move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(-1), get_order);
     view! {
         <Title text="Your order — Mercato" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -72,21 +72,13 @@ pub async fn get_category(db: &Db, slug: &str) -> Result<Category, AppError> {
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("category '{slug}'")))?;
-    Ok(Category {
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-    })
+    Ok(Category { slug: row.try_get("slug")?, name: row.try_get("name")?, description: row.try_get("description")? })
 }
 
 /// Products, optionally in one category and/or matching a text search on name, description
 /// and tags. Ordered by category then name so pages are stable.
 #[tracing::instrument(name = "catalog.list_products", skip(db))]
-pub async fn list_products(
-    db: &Db,
-    category: Option<&str>,
-    search: Option<&str>,
-) -> Result<Vec<Product>, AppError> {
+pub async fn list_products(db: &Db, category: Option<&str>, search: Option<&str>) -> Result<Vec<Product>, AppError> {
     let mut sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE 1 = 1");
     let mut n_params = 0;
     if category.is_some() {
@@ -262,14 +254,12 @@ pub async fn seed_catalog(db: &Db, catalog: &SeedCatalog) -> Result<usize, AppEr
         .await?;
         if inserted.rows_affected() == 1 {
             n_new += 1;
-            sqlx::query(
-                "INSERT INTO price_history (sku, price_cents, reason, created_at) VALUES ($1, $2, 'base', $3)",
-            )
-            .bind(&product.sku)
-            .bind(product.base_cents)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("INSERT INTO price_history (sku, price_cents, reason, created_at) VALUES ($1, $2, 'base', $3)")
+                .bind(&product.sku)
+                .bind(product.base_cents)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     tx.commit().await?;
@@ -283,13 +273,11 @@ pub async fn set_stock(db: &Db, sku: &Sku, stock: i64) -> Result<Product, AppErr
         return Err(AppError::invalid("stock", "Stock must be between 0 and 1000000."));
     }
     let mut tx = db.begin_write().await?;
-    let previous: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT stock FROM products WHERE sku = $1{}",
-        db.for_update()
-    ))
-    .bind(sku.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
+    let previous: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT stock FROM products WHERE sku = $1{}", db.for_update()))
+            .bind(sku.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some(previous) = previous else {
         return Err(AppError::NotFound(format!("product '{sku}'")));
     };

@@ -188,9 +188,8 @@ fn ProductDetail(product: Product, notice: Option<CartNotice>) -> impl IntoView 
     let availability = availability(product.stock);
     let category_href = format!("/category/{}", product.category);
     let max_quantity = product.stock.clamp(1, 999);
-    let action_error = move || {
-        actions.add_to_cart.value().get().and_then(|result| result.err()).map(|error| error.to_string())
-    };
+    let action_error =
+        move || actions.add_to_cart.value().get().and_then(|result| result.err()).map(|error| error.to_string());
     view! {
         <Title text=format!("{} — Mercato", product.name) />
         <article class="product-detail">

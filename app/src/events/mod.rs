@@ -24,10 +24,8 @@ pub mod kind {
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
 /// arm in [`worker::apply`].
-pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[(
-    crate::catalog::ssr::STATS_CONSUMER,
-    &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED],
-)];
+pub const SUBSCRIPTIONS: &[(&str, &[&str])] =
+    &[(crate::catalog::ssr::STATS_CONSUMER, &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED])];
 
 /// Appends an event and its pending deliveries. Call it inside the transaction that makes
 /// the change; call [`crate::db::Db::wake_outbox`] after the commit.
@@ -52,14 +50,12 @@ pub async fn publish(
     .await?;
     for (consumer, kinds) in SUBSCRIPTIONS {
         if kinds.contains(&kind) {
-            sqlx::query(
-                "INSERT INTO event_deliveries (event_id, consumer, available_at) VALUES ($1, $2, $3)",
-            )
-            .bind(event_id)
-            .bind(*consumer)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("INSERT INTO event_deliveries (event_id, consumer, available_at) VALUES ($1, $2, $3)")
+                .bind(event_id)
+                .bind(*consumer)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
         }
     }
     metrics::counter!("mercato_events_published_total", "kind" => kind.to_string()).increment(1);

@@ -66,12 +66,10 @@ pub async fn deliver_one(db: &Db) -> Result<bool, sqlx::Error> {
     };
     let event_id: i64 = row.try_get("event_id")?;
     let consumer: String = row.try_get("consumer")?;
-    let event_row = sqlx::query(
-        "SELECT id, kind, aggregate, payload, created_at FROM domain_events WHERE id = $1",
-    )
-    .bind(event_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let event_row = sqlx::query("SELECT id, kind, aggregate, payload, created_at FROM domain_events WHERE id = $1")
+        .bind(event_id)
+        .fetch_one(&mut *tx)
+        .await?;
     let payload: String = event_row.try_get("payload")?;
     let event = Event {
         id: event_row.try_get("id")?,
@@ -137,7 +135,5 @@ async fn apply(consumer: &str, conn: &mut AnyConnection, event: &Event) -> Resul
 
 /// Number of deliveries not yet applied (for `/metrics` and tests).
 pub async fn pending(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM event_deliveries WHERE done_at IS NULL")
-        .fetch_one(db.pool())
-        .await
+    sqlx::query_scalar("SELECT COUNT(*) FROM event_deliveries WHERE done_at IS NULL").fetch_one(db.pool()).await
 }

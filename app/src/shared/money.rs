@@ -39,9 +39,7 @@ impl Money {
 
     /// Sums an iterator of amounts, `None` on overflow.
     pub fn checked_sum(amounts: impl IntoIterator<Item = Money>) -> Option<Money> {
-        amounts
-            .into_iter()
-            .try_fold(Money::ZERO, |total, amount| total.checked_add(amount))
+        amounts.into_iter().try_fold(Money::ZERO, |total, amount| total.checked_add(amount))
     }
 }
 

@@ -46,7 +46,9 @@ pub async fn not_found() -> ApiError {
 }
 
 fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
-    Sku::parse(raw).map_err(|_| ApiError::not_found(format!("No product with SKU '{}'.", raw.chars().take(40).collect::<String>())))
+    Sku::parse(raw).map_err(|_| {
+        ApiError::not_found(format!("No product with SKU '{}'.", raw.chars().take(40).collect::<String>()))
+    })
 }
 
 fn owner_of(identity: &Identity) -> CartOwner {
@@ -119,7 +121,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn get_cart(State(state): State<ApiState>, Extension(identity): Extension<Identity>) -> Result<Json<Cart>, ApiError> {
+async fn get_cart(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+) -> Result<Json<Cart>, ApiError> {
     Ok(Json(carts::get_cart(&state.app.db, &owner_of(&identity)).await?))
 }
 
@@ -214,12 +219,12 @@ async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email).map_err(form_error)?;
-    let (user, token) = accounts::login(&state.app.db, &email, &body.password, &identity.visitor_id)
-        .await
-        .map_err(|error| match error {
+    let (user, token) = accounts::login(&state.app.db, &email, &body.password, &identity.visitor_id).await.map_err(
+        |error| match error {
             AppError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "That e-mail and password do not match."),
             other => other.into(),
-        })?;
+        },
+    )?;
     let response = Json(user).into_response();
     Ok(with_cookie(response, &accounts::session_cookie(&token, state.app.secure_cookies)))
 }
@@ -252,9 +257,5 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
     if let Ok(pending) = app::events::worker::pending(&state.app.db).await {
         metrics::gauge!("mercato_outbox_pending").set(pending as f64);
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }

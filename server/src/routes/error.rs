@@ -20,12 +20,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            title: status.canonical_reason().unwrap_or("Error"),
-            detail: detail.into(),
-            extra: None,
-        }
+        ApiError { status, title: status.canonical_reason().unwrap_or("Error"), detail: detail.into(), extra: None }
     }
 
     pub fn not_found(detail: impl Into<String>) -> ApiError {
@@ -93,7 +88,9 @@ where
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "Send a JSON body with Content-Type: application/json.",
                 ),
-                JsonRejection::JsonSyntaxError(_) => ApiError::new(StatusCode::BAD_REQUEST, "The body is not valid JSON."),
+                JsonRejection::JsonSyntaxError(_) => {
+                    ApiError::new(StatusCode::BAD_REQUEST, "The body is not valid JSON.")
+                }
                 JsonRejection::JsonDataError(error) => ApiError::unprocessable(error.body_text()),
                 JsonRejection::BytesRejection(_) => {
                     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")

@@ -1,7 +1,9 @@
 //! Layers every request passes through.
 
 use super::ApiState;
-use app::accounts::ssr::{is_valid_visitor_id, new_visitor_id, resolve_session, Identity, SESSION_COOKIE, VISITOR_COOKIE};
+use app::accounts::ssr::{
+    is_valid_visitor_id, new_visitor_id, resolve_session, Identity, SESSION_COOKIE, VISITOR_COOKIE,
+};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
@@ -32,10 +34,14 @@ fn is_static_asset(path: &str) -> bool {
 /// Resolves who is asking: the visitor cookie (created on the first response) and the
 /// logged-in user behind the session cookie. Static files skip the session lookup.
 pub async fn identity(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
+    let existing_visitor = cookie(&request, VISITOR_COOKIE).filter(|v| is_valid_visitor_id(v)).map(str::to_string);
     if is_static_asset(request.uri().path()) {
+        // Files need no session; a missing file still renders the not-found page, which
+        // reads the identity, so an anonymous one is provided without touching the database.
+        let visitor_id = existing_visitor.unwrap_or_default();
+        request.extensions_mut().insert(Identity { visitor_id, user: None, session_token: None });
         return next.run(request).await;
     }
-    let existing_visitor = cookie(&request, VISITOR_COOKIE).filter(|v| is_valid_visitor_id(v)).map(str::to_string);
     let is_new_visitor = existing_visitor.is_none();
     let visitor_id = existing_visitor.unwrap_or_else(new_visitor_id);
     let session_token = cookie(&request, SESSION_COOKIE).filter(|t| t.len() == 64).map(str::to_string);
@@ -43,11 +49,7 @@ pub async fn identity(State(state): State<ApiState>, mut request: Request, next:
         Some(token) => resolve_session(&state.app.db, token).await.unwrap_or(None),
         None => None,
     };
-    request.extensions_mut().insert(Identity {
-        visitor_id: visitor_id.clone(),
-        user,
-        session_token,
-    });
+    request.extensions_mut().insert(Identity { visitor_id: visitor_id.clone(), user, session_token });
     let mut response = next.run(request).await;
     if is_new_visitor {
         let secure = if state.app.secure_cookies { "; Secure" } else { "" };

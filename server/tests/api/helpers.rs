@@ -65,8 +65,8 @@ pub async fn test_database(backend: Backend) -> TestDatabase {
 pub struct TestApp {
     pub address: String,
     pub db: Db,
-    pub database: TestDatabase,
-    pub backend: Backend,
+    /// Keeps the database (the SQLite file) alive as long as the app.
+    _database: TestDatabase,
     pub inventory_token: String,
     /// A client with its own cookie jar (one shopper).
     pub client: reqwest::Client,
@@ -75,11 +75,7 @@ pub struct TestApp {
 pub const INVENTORY_TOKEN: &str = "test-inventory-token";
 
 pub fn shopper_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 /// Starts the app on a random port over a fresh database with the demo catalog (and a few
@@ -99,14 +95,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let address = format!("http://127.0.0.1:{}", application.port());
     let db = application.db();
     tokio::spawn(application.run_until(std::future::pending()));
-    TestApp {
-        address,
-        db,
-        database,
-        backend,
-        inventory_token: INVENTORY_TOKEN.into(),
-        client: shopper_client(),
-    }
+    TestApp { address, db, _database: database, inventory_token: INVENTORY_TOKEN.into(), client: shopper_client() }
 }
 
 impl TestApp {
@@ -168,7 +157,8 @@ impl TestApp {
 /// Asserts an API error is problem+json with the given status; returns the body.
 pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     assert_eq!(content_type, "application/problem+json");
     let body: serde_json::Value = response.json().await.expect("json body");
     assert_eq!(body["status"], status);

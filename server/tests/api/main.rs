@@ -6,4 +6,5 @@ mod catalog;
 mod checkout;
 mod errors;
 mod helpers;
+mod operations;
 mod outbox;

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's raw measurements into figures: one JSON file per figure in
+target/bench/<name>.json with exactly the keys name, value, unit, anchor, ratio, goal, and
+a table on stdout (PASS / MISS against the goal, "-" when a figure has no goal).
+
+Inputs (tab-separated, written by run.sh):
+  samples: subject, round, req/s   (subjects: bare, leptos, home, product)
+  sizes:   file, raw bytes, gzip -9 bytes, brotli -q 11 bytes
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+
+KB = 1024
+BARE = "bare axum handler (/bare, same run)"
+LEPTOS = "minimal Leptos SSR page (/leptos, same run)"
+# BENCHMARKS.md: a minimal Leptos 0.8 counter app's wasm after wasm-opt -Oz (not re-measured here).
+MINIMAL_WASM = {"raw": 368 * KB, "gzip": 155 * KB, "brotli": 127 * KB}
+WASM_GOAL_BROTLI = 250 * KB  # wasm + js, brotli -q 11
+
+
+def read_tsv(path):
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+
+def figure(name, value, unit, anchor=None, ratio=None, goal=None):
+    return {"name": name, "value": value, "unit": unit, "anchor": anchor, "ratio": ratio, "goal": goal}
+
+
+def verdict(fig):
+    goal = fig["goal"]
+    if goal is None or fig["value"] is None:
+        return "-"
+    m = re.match(r"^\s*(<=|>=|<|>)\s*([0-9.]+)", goal)
+    if not m:
+        return "?"
+    op, bound = m.group(1), float(m.group(2))
+    value = float(fig["value"])
+    ok = {"<=": value <= bound, ">=": value >= bound, "<": value < bound, ">": value > bound}[op]
+    return "PASS" if ok else "MISS"
+
+
+def throughput_figures(samples, load, rounds):
+    by_round = {}
+    for subject, rnd, rps in samples:
+        by_round.setdefault(int(rnd), {})[subject] = float(rps)
+    rounds_seen = sorted(by_round)
+    series = {}
+    for rnd in rounds_seen:
+        for subject, rps in by_round[rnd].items():
+            series.setdefault(subject, []).append(rps)
+    for subject in ("bare", "leptos", "home"):
+        if len(series.get(subject, [])) != rounds:
+            sys.exit(f"report: expected {rounds} rounds of {subject}, got {len(series.get(subject, []))}")
+
+    def median_ratio(num, den):
+        ratios = [by_round[r][num] / by_round[r][den] for r in rounds_seen if num in by_round[r]]
+        return round(statistics.median(ratios), 3)
+
+    def rps(subject):
+        return round(statistics.median(series[subject]), 1)
+
+    rps_unit = f"req/s (median of {rounds} rounds, {load} after 2 s warm-up)"
+    ratio_unit = f"ratio of req/s (median of {rounds} per-round ratios, {load})"
+    figs = [
+        figure("ssr_bare_rps", rps("bare"), rps_unit),
+        figure("ssr_leptos_rps", rps("leptos"), rps_unit, BARE, median_ratio("leptos", "bare")),
+        figure("ssr_home_rps", rps("home"), rps_unit, BARE, median_ratio("home", "bare")),
+        figure("ssr_home_ratio_bare", median_ratio("home", "bare"), ratio_unit, BARE,
+               median_ratio("home", "bare"), ">= 0.5"),
+        figure("ssr_home_ratio_leptos", median_ratio("home", "leptos"), ratio_unit, LEPTOS,
+               median_ratio("home", "leptos")),
+        figure("ssr_leptos_ratio_bare", median_ratio("leptos", "bare"), ratio_unit, BARE,
+               median_ratio("leptos", "bare")),
+    ]
+    if len(series.get("product", [])) == rounds:
+        figs.append(figure("ssr_product_rps", rps("product"), rps_unit, BARE, median_ratio("product", "bare")))
+    return figs, series
+
+
+def size_figures(sizes):
+    per_file = {row[0]: {"raw": int(row[1]), "gzip": int(row[2]), "brotli": int(row[3])} for row in sizes}
+    figs = []
+    code = [f for f in per_file if f.endswith(".wasm") or f.endswith(".js")]
+    for kind, how in (("raw", "uncompressed"), ("gzip", "gzip -9"), ("brotli", "brotli -q 11")):
+        total = sum(per_file[f][kind] for f in code)
+        anchor = (f"minimal Leptos 0.8 counter app wasm, {MINIMAL_WASM[kind] // KB} KB {how} "
+                  "(BENCHMARKS.md, not re-measured)")
+        goal = f"<= {WASM_GOAL_BROTLI} bytes" if kind == "brotli" else None
+        figs.append(figure(f"wasm_size_{kind}", total, f"bytes, {' + '.join(sorted(code))}, {how}", anchor,
+                           round(total / MINIMAL_WASM[kind], 3), goal))
+    for f in sorted(per_file):
+        if f.endswith(".css"):
+            for kind, how in (("raw", "uncompressed"), ("gzip", "gzip -9"), ("brotli", "brotli -q 11")):
+                figs.append(figure(f"css_size_{kind}", per_file[f][kind], f"bytes, {f}, {how}"))
+    return figs, per_file
+
+
+def fmt_value(value):
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value is None:
+        return "null"
+    return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", required=True)
+    parser.add_argument("--sizes", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--load", required=True)
+    parser.add_argument("--rounds", type=int, required=True)
+    parser.add_argument("--product-path", default="/products/COF-001")
+    args = parser.parse_args()
+
+    ssr, series = throughput_figures(read_tsv(args.samples), args.load, args.rounds)
+    sizes, per_file = size_figures(read_tsv(args.sizes))
+    figs = ssr + sizes
+
+    os.makedirs(args.out, exist_ok=True)
+    for fig in figs:
+        assert list(fig) == ["name", "value", "unit", "anchor", "ratio", "goal"]
+        with open(os.path.join(args.out, f"{fig['name']}.json"), "w", encoding="utf-8") as f:
+            json.dump(fig, f, indent=2)
+            f.write("\n")
+
+    labels = {"bare": "/bare (anchor)", "leptos": "/leptos (anchor)", "home": "/ (Mercato)",
+              "product": f"{args.product_path} (Mercato)"}
+    print()
+    print(f"SSR throughput, req/s per round ({args.load})")
+    for subject in ("bare", "leptos", "home", "product"):
+        if subject in series:
+            rounds = "  ".join(f"{v:>10,.0f}" for v in series[subject])
+            print(f"  {labels[subject]:<32} {rounds}   median {statistics.median(series[subject]):>10,.0f}")
+    print()
+    print("Downloaded for / (bytes)")
+    print(f"  {'file':<18} {'raw':>12} {'gzip -9':>12} {'brotli -q 11':>14}")
+    for name, s in per_file.items():
+        print(f"  {name:<18} {s['raw']:>12,} {s['gzip']:>12,} {s['brotli']:>14,}")
+    print()
+
+    header = ("name", "value", "unit", "ratio", "goal", "result")
+    rows = [(f["name"], fmt_value(f["value"]), f["unit"], "-" if f["ratio"] is None else f"{f['ratio']:.3f}",
+             f["goal"] or "-", verdict(f)) for f in figs]
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = "  ".join("{:<%d}" % w if i != 1 else "{:>%d}" % w for i, w in enumerate(widths))
+    print(line.format(*header).rstrip())
+    print(line.format(*("-" * w for w in widths)))
+    for row in rows:
+        print(line.format(*row).rstrip())
+    print()
+    print(f"wrote {len(figs)} figures to {args.out}/<name>.json")
+    missed = [f["name"] for f in figs if verdict(f) == "MISS"]
+    if missed:
+        print(f"goals missed: {', '.join(missed)}")
+
+
+if __name__ == "__main__":
+    main()

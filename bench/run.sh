@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Mercato's benchmarks (see BENCHMARKS.md for the protocol). Run by `./x bench` from the
+# repository root after `./x build`; needs wrk, gzip, brotli, curl and python3.
+#
+# - SSR throughput: wrk -t2 -c32 -d10s (after a 2 s warm-up) against two anchors served by
+#   the same binary (`mercato bench-anchors`: a bare axum handler and a minimal Leptos SSR
+#   page) and against the real app's `/` and a product page, three interleaved rounds;
+#   medians of req/s and of the per-round ratios.
+# - Sizes: the wasm, JS and CSS the browser downloads for `/`: raw, gzip -9, brotli -q 11.
+#
+# Writes target/bench/<name>.json ({"name", "value", "unit", "anchor", "ratio", "goal"})
+# and prints a table. Everything runs on 127.0.0.1; the run takes about three minutes.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mercato/target}"
+BIN="$TARGET_DIR/release/mercato"
+SITE="${LEPTOS_SITE_ROOT:-target/site}"
+PKG="$SITE/pkg"
+OUT="$ROOT/target/bench"
+
+# Fixed load settings (BENCHMARKS.md).
+WRK_THREADS=2
+WRK_CONNECTIONS=32
+WRK_SECONDS=10
+WARMUP_SECONDS=2
+ROUNDS=3
+# A valid visitor id, so the app resolves a returning visitor instead of minting one per request.
+VISITOR_COOKIE="Cookie: mercato_vid=0123456789abcdef0123456789abcdef"
+PRODUCT_PATH="/products/COF-001"
+
+say() { printf '\033[1;34m--> %s\033[0m\n' "$*" >&2; }
+die() {
+  printf '\033[1;31mbench error:\033[0m %s\n' "$*" >&2
+  exit 1
+}
+
+for tool in wrk gzip brotli curl python3; do
+  command -v "$tool" >/dev/null || die "$tool not found (./x bench installs wrk and brotli)"
+done
+[ -x "$BIN" ] || die "release binary $BIN not found: run ./x build first"
+for f in mercato_bg.wasm mercato.js mercato.css; do
+  [ -f "$PKG/$f" ] || die "$PKG/$f not found: run ./x build first"
+done
+
+TMP="$(mktemp -d /tmp/mercato-bench.XXXXXX)"
+APP_PID=""
+ANCHORS_PID=""
+stop() {
+  local pid="$1"
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  stop "$APP_PID"
+  stop "$ANCHORS_PID"
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for URL PID LOG: polls URL until it answers 2xx (at most 120 s).
+wait_for() {
+  local url="$1" pid="$2" log="$3"
+  for _ in $(seq 1 240); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -30 "$log" >&2 || true
+      die "server for $url exited"
+    fi
+    sleep 0.5
+  done
+  tail -30 "$log" >&2 || true
+  die "$url did not answer within 120 s"
+}
+
+# check_page NAME URL [HEADER]: one request; must be 200 with an HTML body. Prints the size.
+check_page() {
+  local name="$1" url="$2" header="${3:-X-Bench: 1}" status
+  status="$(curl -sS -o "$TMP/$name.html" -w '%{http_code}' -H "$header" "$url")"
+  [ "$status" = 200 ] || die "$url answered $status"
+  grep -qi '<html' "$TMP/$name.html" || die "$url did not return an HTML page"
+  say "$(printf '%-8s %s: %s bytes of HTML' "$name" "$url" "$(wc -c <"$TMP/$name.html")")"
+}
+
+# ---------------------------------------------------------------------------------------
+# Sizes: what the browser downloads for `/`, compressed fresh (not the prebuilt .gz/.br).
+# ---------------------------------------------------------------------------------------
+
+SIZES="$TMP/sizes.tsv"
+: >"$SIZES"
+say "sizes of $PKG (gzip -9, brotli -q 11)"
+for f in mercato_bg.wasm mercato.js mercato.css; do
+  raw="$(wc -c <"$PKG/$f")"
+  gz="$(gzip -9 -c "$PKG/$f" | wc -c)"
+  br="$(brotli -q 11 -c "$PKG/$f" | wc -c)"
+  printf '%s\t%s\t%s\t%s\n' "$f" "$raw" "$gz" "$br" >>"$SIZES"
+done
+
+# ---------------------------------------------------------------------------------------
+# Servers: the real app on a fresh SQLite database, and the anchors.
+# ---------------------------------------------------------------------------------------
+
+APP_PORT="$(free_port)"
+say "start mercato serve on 127.0.0.1:$APP_PORT (fresh SQLite database, demo seed)"
+MERCATO_ADDR="127.0.0.1:$APP_PORT" \
+  DATABASE_URL="sqlite://$TMP/bench.db?mode=rwc" \
+  MERCATO_INVENTORY_TOKEN=bench \
+  RUST_LOG=warn \
+  "$BIN" serve >"$TMP/app.log" 2>&1 &
+APP_PID=$!
+wait_for "http://127.0.0.1:$APP_PORT/healthz" "$APP_PID" "$TMP/app.log"
+
+ANCHORS_PORT="$(free_port)"
+while [ "$ANCHORS_PORT" = "$APP_PORT" ]; do ANCHORS_PORT="$(free_port)"; done
+say "start mercato bench-anchors on 127.0.0.1:$ANCHORS_PORT"
+RUST_LOG=warn "$BIN" bench-anchors --addr "127.0.0.1:$ANCHORS_PORT" >"$TMP/anchors.log" 2>&1 &
+ANCHORS_PID=$!
+wait_for "http://127.0.0.1:$ANCHORS_PORT/bare" "$ANCHORS_PID" "$TMP/anchors.log"
+
+BARE_URL="http://127.0.0.1:$ANCHORS_PORT/bare"
+LEPTOS_URL="http://127.0.0.1:$ANCHORS_PORT/leptos"
+HOME_URL="http://127.0.0.1:$APP_PORT/"
+PRODUCT_URL="http://127.0.0.1:$APP_PORT$PRODUCT_PATH"
+
+check_page bare "$BARE_URL"
+check_page leptos "$LEPTOS_URL"
+check_page home "$HOME_URL" "$VISITOR_COOKIE"
+check_page product "$PRODUCT_URL" "$VISITOR_COOKIE"
+grep -q 'mercato_bg.wasm\|/pkg/mercato' "$TMP/leptos.html" || die "/leptos has no hydration scripts"
+
+# ---------------------------------------------------------------------------------------
+# Throughput: three rounds, subjects interleaved so drift hits all of them alike.
+# ---------------------------------------------------------------------------------------
+
+SAMPLES="$TMP/samples.tsv"
+: >"$SAMPLES"
+
+# measure SUBJECT ROUND URL [HEADER]: warm-up, then one wrk run; appends the req/s.
+measure() {
+  local subject="$1" round="$2" url="$3" header="${4:-X-Bench: 1}" log rps
+  log="$TMP/wrk-$subject-$round.txt"
+  wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WARMUP_SECONDS}s" -H "$header" "$url" >/dev/null
+  wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency -H "$header" "$url" >"$log"
+  if grep -q 'Non-2xx or 3xx responses' "$log"; then
+    cat "$log" >&2
+    die "$url answered errors under load; its throughput would be meaningless"
+  fi
+  rps="$(awk '/^Requests\/sec:/ { print $2 }' "$log")"
+  [ -n "$rps" ] || {
+    cat "$log" >&2
+    die "could not read Requests/sec from wrk for $url"
+  }
+  if grep -q 'Socket errors' "$log"; then
+    say "warning: $subject round $round: $(grep 'Socket errors' "$log" | sed 's/^ *//')"
+  fi
+  printf '%s\t%s\t%s\n' "$subject" "$round" "$rps" >>"$SAMPLES"
+  say "$(printf 'round %s  %-8s %10.0f req/s   (p50 %s, p99 %s)' "$round" "$subject" "$rps" \
+    "$(awk '$1 == "50%" { print $2 }' "$log")" "$(awk '$1 == "99%" { print $2 }' "$log")")"
+}
+
+say "throughput: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s after ${WARMUP_SECONDS} s warm-up, $ROUNDS rounds"
+for round in $(seq 1 "$ROUNDS"); do
+  measure bare "$round" "$BARE_URL"
+  measure leptos "$round" "$LEPTOS_URL"
+  measure home "$round" "$HOME_URL" "$VISITOR_COOKIE"
+  measure product "$round" "$PRODUCT_URL" "$VISITOR_COOKIE"
+done
+
+# The app must still be healthy after the load (no crash, no pool exhaustion).
+curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/healthz" || die "the app is unhealthy after the load"
+if grep -qE 'panicked|ERROR' "$TMP/app.log"; then
+  say "warning: the app logged errors during the run:"
+  grep -E 'panicked|ERROR' "$TMP/app.log" | tail -5 >&2
+fi
+
+# ---------------------------------------------------------------------------------------
+# Figures: JSON files and the table.
+# ---------------------------------------------------------------------------------------
+
+mkdir -p "$OUT"
+python3 "$ROOT/bench/report.py" \
+  --samples "$SAMPLES" --sizes "$SIZES" --out "$OUT" \
+  --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
+  --product-path "$PRODUCT_PATH"

@@ -1,0 +1,142 @@
+//! The outbox delivers every event at least once and applies it exactly once: with several
+//! workers on one database, and across a `kill -9` of the server in the middle of a backlog.
+
+use crate::helpers::{backends, test_database, Backend};
+use app::db::Db;
+use app::events::{self, worker};
+use std::time::{Duration, Instant};
+
+async fn fresh_db(backend: Backend) -> (Db, crate::helpers::TestDatabase) {
+    let database = test_database(backend).await;
+    let db = Db::connect(&database.url, 8).await.unwrap();
+    db.migrate().await.unwrap();
+    let catalog = server::seed::demo_catalog();
+    app::catalog::ssr::seed_catalog(&db, &catalog).await.unwrap();
+    (db, database)
+}
+
+/// Publishes `n` `product_viewed` events for COF-001, in batches.
+async fn publish_views(db: &Db, n: usize) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(250) {
+        let mut tx = db.begin_write().await.unwrap();
+        for i in chunk {
+            events::publish(
+                &mut tx,
+                events::kind::PRODUCT_VIEWED,
+                "COF-001",
+                &serde_json::json!({ "sku": "COF-001", "visitor_id": format!("v{i}") }),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+}
+
+async fn views_of(db: &Db, sku: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT views FROM product_stats WHERE sku = $1")
+        .bind(sku)
+        .fetch_optional(db.pool())
+        .await
+        .unwrap()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn four_workers_on_separate_pools_apply_each_event_exactly_once() {
+    for backend in backends() {
+        let (db, database) = fresh_db(backend).await;
+        publish_views(&db, 400).await;
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            // Separate pools stand in for separate app servers.
+            let server_db = Db::connect(&database.url, 2).await.unwrap();
+            tasks.push(tokio::spawn(async move { worker::drain(&server_db).await.unwrap() }));
+        }
+        let mut n_applied_total = 0;
+        for task in tasks {
+            n_applied_total += task.await.unwrap();
+        }
+        assert_eq!(views_of(&db, "COF-001").await, 400, "{backend:?}");
+        assert_eq!(n_applied_total, 400, "{backend:?}: each delivery applied by exactly one worker");
+        assert_eq!(worker::pending(&db).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_failing_delivery_is_retried_later_not_lost() {
+    for backend in backends() {
+        let (db, _database) = fresh_db(backend).await;
+        let mut tx = db.begin_write().await.unwrap();
+        // A payload the consumer cannot read: the delivery must stay pending with backoff.
+        events::publish(&mut tx, events::kind::PRODUCT_VIEWED, "COF-001", &serde_json::json!({ "nope": 1 }))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        worker::drain(&db).await.unwrap();
+        assert_eq!(worker::pending(&db).await.unwrap(), 1);
+        let (attempts, error): (i64, Option<String>) =
+            sqlx::query_as("SELECT attempts, last_error FROM event_deliveries WHERE done_at IS NULL")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(attempts, 1);
+        assert!(error.is_some());
+    }
+}
+
+/// Starts the real `mercato` binary over `database_url`; it drains the outbox on start.
+fn start_server(database_url: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mercato"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("MERCATO_ADDR", "127.0.0.1:0")
+        .env("MERCATO_INVENTORY_TOKEN", "test")
+        .env("MERCATO_SEED_DEMO", "false")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start mercato")
+}
+
+#[tokio::test]
+async fn kill_minus_nine_mid_backlog_loses_nothing_and_applies_nothing_twice() {
+    for backend in backends() {
+        let (db, database) = fresh_db(backend).await;
+        let n_events = 3000;
+        publish_views(&db, n_events).await;
+
+        let mut n_kills = 0;
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            let mut child = start_server(&database.url);
+            // Let it work for a moment, then pull the plug without warning.
+            let pending_before = worker::pending(&db).await.unwrap();
+            let wait_until = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < wait_until {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let pending = worker::pending(&db).await.unwrap();
+                if pending < pending_before - 200 || pending == 0 {
+                    break;
+                }
+            }
+            let pending = worker::pending(&db).await.unwrap();
+            if pending == 0 || n_kills >= 3 {
+                // Let the last server finish the backlog, then stop it.
+                while worker::pending(&db).await.unwrap() > 0 && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                child.kill().ok();
+                child.wait().ok();
+                break;
+            }
+            child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
+            child.wait().ok();
+            n_kills += 1;
+        }
+        assert!(n_kills >= 1, "{backend:?}: the server was killed at least once mid-backlog");
+        assert_eq!(worker::pending(&db).await.unwrap(), 0, "{backend:?}: everything delivered");
+        assert_eq!(views_of(&db, "COF-001").await, n_events as i64, "{backend:?}: applied exactly once");
+    }
+}
