@@ -6,7 +6,8 @@
 #   the same binary (`mercato bench-anchors`: a bare axum handler and a minimal Leptos SSR
 #   page) and against the real app's `/` and a product page, three interleaved rounds;
 #   medians of req/s and of the per-round ratios.
-# - Sizes: the wasm, JS and CSS the browser downloads for `/`: raw, gzip -9, brotli -q 11.
+# - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
+#   raw, gzip -9, brotli -q 11.
 #
 # Writes target/bench/<name>.json ({"name", "value", "unit", "anchor", "ratio", "goal"})
 # and prints a table. Everything runs on 127.0.0.1; the run takes about three minutes.
@@ -41,9 +42,7 @@ for tool in wrk gzip brotli curl python3; do
   command -v "$tool" >/dev/null || die "$tool not found (./x bench installs wrk and brotli)"
 done
 [ -x "$BIN" ] || die "release binary $BIN not found: run ./x build first"
-for f in mercato_bg.wasm mercato.js mercato.css; do
-  [ -f "$PKG/$f" ] || die "$PKG/$f not found: run ./x build first"
-done
+[ -d "$PKG" ] || die "$PKG not found: run ./x build first"
 
 TMP="$(mktemp -d /tmp/mercato-bench.XXXXXX)"
 APP_PID=""
@@ -91,20 +90,6 @@ check_page() {
 }
 
 # ---------------------------------------------------------------------------------------
-# Sizes: what the browser downloads for `/`, compressed fresh (not the prebuilt .gz/.br).
-# ---------------------------------------------------------------------------------------
-
-SIZES="$TMP/sizes.tsv"
-: >"$SIZES"
-say "sizes of $PKG (gzip -9, brotli -q 11)"
-for f in mercato_bg.wasm mercato.js mercato.css; do
-  raw="$(wc -c <"$PKG/$f")"
-  gz="$(gzip -9 -c "$PKG/$f" | wc -c)"
-  br="$(brotli -q 11 -c "$PKG/$f" | wc -c)"
-  printf '%s\t%s\t%s\t%s\n' "$f" "$raw" "$gz" "$br" >>"$SIZES"
-done
-
-# ---------------------------------------------------------------------------------------
 # Servers: the real app on a fresh SQLite database, and the anchors.
 # ---------------------------------------------------------------------------------------
 
@@ -134,7 +119,31 @@ check_page bare "$BARE_URL"
 check_page leptos "$LEPTOS_URL"
 check_page home "$HOME_URL" "$VISITOR_COOKIE"
 check_page product "$PRODUCT_URL" "$VISITOR_COOKIE"
-grep -q 'mercato_bg.wasm\|/pkg/mercato' "$TMP/leptos.html" || die "/leptos has no hydration scripts"
+grep -q 'rel="modulepreload"' "$TMP/leptos.html" || die "/leptos has no hydration scripts"
+
+# ---------------------------------------------------------------------------------------
+# Sizes: the wasm, JS and CSS that `/` makes the browser download (read from the page's
+# preload / modulepreload / stylesheet links), compressed fresh here (not the build's
+# .gz/.br), each also fetched from the server to prove the page's URL resolves.
+# ---------------------------------------------------------------------------------------
+
+mapfile -t ASSETS < <(grep -oE '"/pkg/[A-Za-z0-9_.-]+\.(wasm|js|css)"' "$TMP/home.html" | tr -d '"' | sort -u)
+for ext in wasm js css; do
+  printf '%s\n' "${ASSETS[@]}" | grep -q "\.$ext\$" || die "/ references no /pkg/*.$ext file"
+done
+SIZES="$TMP/sizes.tsv"
+: >"$SIZES"
+say "sizes of what / downloads: ${ASSETS[*]} (gzip -9, brotli -q 11)"
+for path in "${ASSETS[@]}"; do
+  file="$SITE$path"
+  [ -f "$file" ] || die "/ references $path but $file does not exist"
+  status="$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APP_PORT$path")"
+  [ "$status" = 200 ] || die "/ references $path but the server answers $status for it"
+  raw="$(wc -c <"$file")"
+  gz="$(gzip -9 -c "$file" | wc -c)"
+  br="$(brotli -q 11 -c "$file" | wc -c)"
+  printf '%s\t%s\t%s\t%s\n' "$(basename "$file")" "$raw" "$gz" "$br" >>"$SIZES"
+done
 
 # ---------------------------------------------------------------------------------------
 # Throughput: three rounds, subjects interleaved so drift hits all of them alike.

@@ -13,6 +13,7 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod events;
 pub mod layout;
+pub mod pricing;
 pub mod shared;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -50,6 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     layout::provide_actions();
+    pricing::ui::provide_live_prices();
     view! {
         <Stylesheet id="leptos" href="/pkg/mercato.css" />
         <Title text="Mercato" />

@@ -28,6 +28,10 @@ pub struct Application {
     router: Router,
     db: Db,
     port: u16,
+    prices: crate::routes::prices::PriceFeed,
+    /// Flips to true when shutdown starts: workers stop and long-lived streams end, so
+    /// in-flight requests can finish and the server can exit.
+    shutdown: watch::Sender<bool>,
 }
 
 /// The Prometheus recorder is process-global; tests build many apps in one process.
@@ -75,8 +79,16 @@ impl Application {
             .site_addr(listener.local_addr()?)
             .build();
         let app_state = AppState { db: db.clone(), leptos_options, secure_cookies: settings.secure_cookies };
-        let api_state = ApiState { app: app_state.clone(), inventory_token, metrics: metrics_handle() };
-        Ok(Application { listener, router: router(api_state), db, port })
+        let prices = crate::routes::prices::new_feed();
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let api_state = ApiState {
+            app: app_state.clone(),
+            inventory_token,
+            metrics: metrics_handle(),
+            prices: prices.clone(),
+            shutdown: shutdown_rx,
+        };
+        Ok(Application { listener, router: router(api_state), db, port, prices, shutdown })
     }
 
     pub fn port(&self) -> u16 {
@@ -94,7 +106,8 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let stop_tx = self.shutdown;
+        let stop_rx = stop_tx.subscribe();
         let worker_db = self.db.clone();
         let mut worker_stop = stop_rx.clone();
         let worker = tokio::spawn(async move {
@@ -103,15 +116,21 @@ impl Application {
             })
             .await;
         });
+        let tailer = tokio::spawn(crate::routes::prices::run_tailer(self.db.clone(), self.prices.clone(), stop_rx));
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
         let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                stop.await;
-                tracing::info!("shutting down");
+            .with_graceful_shutdown({
+                let stop_tx = stop_tx.clone();
+                async move {
+                    stop.await;
+                    tracing::info!("shutting down");
+                    let _ = stop_tx.send(true);
+                }
             })
             .await;
         let _ = stop_tx.send(true);
         let _ = worker.await;
+        let _ = tailer.await;
         self.db.close().await;
         result
     }

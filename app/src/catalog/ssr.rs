@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, Row};
 pub const STATS_CONSUMER: &str = "product_stats";
 
 const PRODUCT_COLUMNS: &str = "p.sku, p.name, p.category_slug, p.description, p.image, p.tags, \
-     p.stock, p.price_cents, p.base_cents, p.price_reason";
+     p.stock, p.price_cents, p.base_cents, p.price_reason, p.reference_30d_cents";
 
 fn product_from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
     let tags: String = row.try_get("tags")?;
@@ -28,7 +28,7 @@ fn product_from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
         price: PriceView::new(
             row.try_get("price_cents")?,
             row.try_get("base_cents")?,
-            None,
+            row.try_get("reference_30d_cents")?,
             row.try_get("price_reason")?,
         ),
     })
@@ -262,7 +262,19 @@ pub async fn seed_catalog(db: &Db, catalog: &SeedCatalog) -> Result<usize, AppEr
                 .await?;
         }
     }
+    if n_new > 0 {
+        // New products start at their base price; the pricing consumer then applies the
+        // rules (scarcity, overstock) like for any other change.
+        events::publish(
+            &mut tx,
+            events::kind::PRICING_RULES_CHANGED,
+            "global",
+            &serde_json::json!({ "scope": "global" }),
+        )
+        .await?;
+    }
     tx.commit().await?;
+    db.wake_outbox();
     Ok(n_new)
 }
 

@@ -20,12 +20,16 @@ pub mod kind {
     pub const STOCK_CHANGED: &str = "stock_changed";
     pub const PRODUCT_VIEWED: &str = "product_viewed";
     pub const USER_REGISTERED: &str = "user_registered";
+    pub const PRICE_CHANGED: &str = "price_changed";
+    pub const PRICING_RULES_CHANGED: &str = "pricing_rules_changed";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
 /// arm in [`worker::apply`].
-pub const SUBSCRIPTIONS: &[(&str, &[&str])] =
-    &[(crate::catalog::ssr::STATS_CONSUMER, &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED])];
+pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
+    (crate::catalog::ssr::STATS_CONSUMER, &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED]),
+    (crate::pricing::ssr::PRICING_CONSUMER, &[kind::STOCK_CHANGED, kind::PRICING_RULES_CHANGED]),
+];
 
 /// Appends an event and its pending deliveries. Call it inside the transaction that makes
 /// the change; call [`crate::db::Db::wake_outbox`] after the commit.

@@ -79,7 +79,7 @@ pub async fn deliver_one(db: &Db) -> Result<bool, sqlx::Error> {
         created_at: event_row.try_get("created_at")?,
     };
 
-    match apply(&consumer, &mut tx, &event).await {
+    match apply(&consumer, db.backend(), &mut tx, &event).await {
         Ok(()) => {
             let marked = sqlx::query(
                 "UPDATE event_deliveries SET done_at = $1, attempts = attempts + 1 \
@@ -123,9 +123,10 @@ pub async fn deliver_one(db: &Db) -> Result<bool, sqlx::Error> {
 
 /// Routes one event to its consumer. Consumers only touch the database through `conn`, the
 /// transaction that also marks the delivery done.
-async fn apply(consumer: &str, conn: &mut AnyConnection, event: &Event) -> Result<(), sqlx::Error> {
+async fn apply(consumer: &str, backend: Backend, conn: &mut AnyConnection, event: &Event) -> Result<(), sqlx::Error> {
     match consumer {
         crate::catalog::ssr::STATS_CONSUMER => crate::catalog::ssr::apply_stats(conn, event).await,
+        crate::pricing::ssr::PRICING_CONSUMER => crate::pricing::ssr::apply_pricing(conn, backend, event).await,
         other => {
             tracing::error!(consumer = other, "no such consumer");
             Ok(())

@@ -145,31 +145,40 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
     }
 }
 
-/// A price with the stable test hooks (`price`, `data-sku`, `data-amount-cents`).
+/// A price with the stable test hooks (`price`, `data-sku`, `data-amount-cents`). It follows
+/// the live price stream, so it changes without a reload when the shop reprices.
 #[component]
 pub fn PriceTag(price: PriceView, sku: String) -> impl IntoView {
-    let reduced = price.amount_cents < price.base_cents;
-    let lowest = price.lowest_30d_cents;
+    let live = use_context::<crate::pricing::ui::LivePrices>();
+    let current = {
+        let sku = sku.clone();
+        Memo::new(move |_| {
+            live.and_then(|live| live.0.with(|map| map.get(&sku).cloned())).unwrap_or_else(|| price.clone())
+        })
+    };
     view! {
         <span class="price-block">
             <span
                 class="price"
-                class:reduced=reduced
+                class:reduced=move || current.with(|p| p.amount_cents < p.base_cents)
                 data-testid="price"
                 data-sku=sku
-                data-amount-cents=price.amount_cents
+                data-amount-cents=move || current.with(|p| p.amount_cents)
             >
-                {Money::from_cents(price.amount_cents).to_string()}
+                {move || Money::from_cents(current.with(|p| p.amount_cents)).to_string()}
             </span>
-            {lowest
-                .map(|lowest| {
-                    view! {
-                        <span class="lowest-30d" data-testid="lowest-30d">
-                            "Lowest price in the last 30 days: "
-                            {Money::from_cents(lowest).to_string()}
-                        </span>
-                    }
-                })}
+            {move || {
+                current
+                    .with(|p| p.lowest_30d_cents)
+                    .map(|lowest| {
+                        view! {
+                            <span class="lowest-30d" data-testid="lowest-30d">
+                                "Lowest price in the last 30 days: "
+                                {Money::from_cents(lowest).to_string()}
+                            </span>
+                        }
+                    })
+            }}
         </span>
     }
 }

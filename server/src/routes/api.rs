@@ -22,6 +22,7 @@ pub fn router() -> Router<ApiState> {
         .route("/products", get(list_products))
         .route("/products/{sku}", get(get_product))
         .route("/inventory/{sku}", put(put_inventory))
+        .route("/prices/stream", get(super::prices::stream))
         .route("/cart", get(get_cart))
         .route("/cart/items", post(add_cart_item))
         .route("/cart/items/{sku}", delete(remove_cart_item))

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod middleware;
+pub mod prices;
 
 use app::state::AppState;
 use std::sync::Arc;
@@ -15,4 +16,8 @@ pub struct ApiState {
     /// Bearer token of the inventory webhook.
     pub inventory_token: Arc<str>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Price changes for the live stream (`/api/v1/prices/stream`).
+    pub prices: prices::PriceFeed,
+    /// True once the server is shutting down (ends the live streams).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

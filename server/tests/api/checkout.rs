@@ -85,6 +85,8 @@ async fn fifty_concurrent_checkouts_of_the_last_five_units_sell_exactly_five() {
             shoppers.push(client);
         }
         app.set_stock("GFT-007", 5).await;
+        // The stock change reprices the product; the shoppers see the settled price.
+        app.settle().await;
         let cart: serde_json::Value =
             shoppers[0].get(app.url("/api/v1/cart")).send().await.unwrap().json().await.unwrap();
         let total = cart["total_cents"].as_i64().unwrap();

@@ -141,6 +141,16 @@ impl TestApp {
         assert_eq!(response.status(), 200);
     }
 
+    /// Waits (bounded) until the server's outbox worker has delivered every event, e.g. the
+    /// repricing that follows a stock change.
+    pub async fn settle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while app::events::worker::pending(&self.db).await.expect("pending") > 0 {
+            assert!(std::time::Instant::now() < deadline, "outbox did not drain");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn stock_of(&self, sku: &str) -> i64 {
         sqlx::query_scalar("SELECT stock FROM products WHERE sku = $1")
             .bind(sku)

@@ -12,6 +12,8 @@ async fn fresh_db(backend: Backend) -> (Db, crate::helpers::TestDatabase) {
     db.migrate().await.unwrap();
     let catalog = server::seed::demo_catalog();
     app::catalog::ssr::seed_catalog(&db, &catalog).await.unwrap();
+    // Seeding prices the new products through the outbox; start from an empty queue.
+    worker::drain(&db).await.unwrap();
     (db, database)
 }
 
