@@ -6,10 +6,15 @@ a table on stdout (PASS / MISS against the goal, "-" when a figure has no goal).
 Inputs (tab-separated, written by run.sh):
   samples: subject, round, req/s   (subjects: bare, leptos, home, product)
   sizes:   file, raw bytes, gzip -9 bytes, brotli -q 11 bytes
+and, from bench/prices.py, one JSON file:
+  prices:  {"latency": {...raw samples...}, "throughput": {...}}
+Each input is optional (`bench/run.sh prices` passes only --prices); only the figures of
+the inputs given are written.
 """
 
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -21,6 +26,9 @@ LEPTOS = "minimal Leptos SSR page (/leptos, same run)"
 # BENCHMARKS.md: a minimal Leptos 0.8 counter app's wasm after wasm-opt -Oz (not re-measured here).
 MINIMAL_WASM = {"raw": 368 * KB, "gzip": 155 * KB, "brotli": 127 * KB}
 WASM_GOAL_BROTLI = 250 * KB  # wasm + js, brotli -q 11
+PRICE_LATENCY_GOAL_MS = 1000  # p95, inventory PUT -> SSE price event
+PUT_ANCHOR = "PUT /api/v1/inventory response time, same percentile (same run)"
+INGEST_ANCHOR = "inventory PUT ingest rate, PUTs answered per second (same run)"
 
 
 def read_tsv(path):
@@ -101,6 +109,46 @@ def size_figures(sizes):
     return figs, per_file
 
 
+def percentile(sorted_values, p):
+    """Nearest-rank percentile of already sorted values."""
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def price_figures(prices):
+    lat, thr = prices["latency"], prices["throughput"]
+    # A timed-out update counts as a sample at the timeout (a lower bound), so timeouts
+    # push the percentiles up instead of silently dropping out of them.
+    samples = sorted(lat["samples_ms"] + [lat["timeout_s"] * 1000.0] * lat["timeouts"])
+    put = sorted(lat["put_ms"])
+    n = len(samples)
+    if n == 0 or not put:
+        sys.exit("report: no price latency samples")
+    unit = f"ms, webhook PUT → SSE event, n={n}, {lat['timeouts']} timeouts"
+    if lat["timeouts"]:
+        unit += f" (counted as {lat['timeout_s']:.0f} s)"
+    if lat["truncated"]:
+        unit += f", stopped at the time budget ({lat['requested']:,} planned)"
+    figs = []
+    for p in (50, 95, 99):
+        value = percentile(samples, p)
+        goal = f"<= {PRICE_LATENCY_GOAL_MS} ms" if p == 95 else None
+        figs.append(figure(f"price_latency_p{p}_ms", round(value, 1), unit, PUT_ANCHOR,
+                           round(value / percentile(put, p), 3), goal))
+
+    rate = thr["applied"] / thr["seconds"] if thr["seconds"] > 0 else None
+    ingest = thr["ok"] / thr["put_seconds"] if thr["put_seconds"] > 0 else None
+    unit = (f"events/s, pricing consumer, n={thr['applied']}, first PUT → last applied, "
+            f"{thr['puts']} PUTs on {thr['concurrency']} conns, /metrics polled every {thr['poll_ms']:.0f} ms")
+    if not thr["drained"]:
+        unit += f", NOT drained: {thr['applied']:,} of {thr['ok']:,} applied within the time budget"
+    if thr["failed"]:
+        unit += f", {thr['failed']} PUTs failed"
+    figs.append(figure("stock_events_per_s", None if rate is None else round(rate, 1), unit, INGEST_ANCHOR,
+                       None if rate is None or not ingest else round(rate / ingest, 3)))
+    return figs, samples, put
+
+
 def fmt_value(value):
     if isinstance(value, int):
         return f"{value:,}"
@@ -111,17 +159,31 @@ def fmt_value(value):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--samples", required=True)
-    parser.add_argument("--sizes", required=True)
+    parser.add_argument("--samples")
+    parser.add_argument("--sizes")
+    parser.add_argument("--prices")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--load", required=True)
-    parser.add_argument("--rounds", type=int, required=True)
+    parser.add_argument("--load")
+    parser.add_argument("--rounds", type=int)
     parser.add_argument("--product-path", default="/products/COF-001")
     args = parser.parse_args()
+    if args.samples and (not args.load or not args.rounds):
+        parser.error("--samples needs --load and --rounds")
+    if not (args.samples or args.sizes or args.prices):
+        parser.error("nothing to report: give --samples, --sizes and/or --prices")
 
-    ssr, series = throughput_figures(read_tsv(args.samples), args.load, args.rounds)
-    sizes, per_file = size_figures(read_tsv(args.sizes))
-    figs = ssr + sizes
+    figs, series, per_file, prices = [], {}, {}, None
+    if args.samples:
+        ssr, series = throughput_figures(read_tsv(args.samples), args.load, args.rounds)
+        figs += ssr
+    if args.sizes:
+        sizes, per_file = size_figures(read_tsv(args.sizes))
+        figs += sizes
+    if args.prices:
+        with open(args.prices, encoding="utf-8") as f:
+            prices = json.load(f)
+        pricing, latency_ms, put_ms = price_figures(prices)
+        figs += pricing
 
     os.makedirs(args.out, exist_ok=True)
     for fig in figs:
@@ -133,17 +195,31 @@ def main():
     labels = {"bare": "/bare (anchor)", "leptos": "/leptos (anchor)", "home": "/ (Mercato)",
               "product": f"{args.product_path} (Mercato)"}
     print()
-    print(f"SSR throughput, req/s per round ({args.load})")
-    for subject in ("bare", "leptos", "home", "product"):
-        if subject in series:
-            rounds = "  ".join(f"{v:>10,.0f}" for v in series[subject])
-            print(f"  {labels[subject]:<32} {rounds}   median {statistics.median(series[subject]):>10,.0f}")
-    print()
-    print("Downloaded for / (bytes)")
-    print(f"  {'file':<18} {'raw':>12} {'gzip -9':>12} {'brotli -q 11':>14}")
-    for name, s in per_file.items():
-        print(f"  {name:<18} {s['raw']:>12,} {s['gzip']:>12,} {s['brotli']:>14,}")
-    print()
+    if series:
+        print(f"SSR throughput, req/s per round ({args.load})")
+        for subject in ("bare", "leptos", "home", "product"):
+            if subject in series:
+                rounds = "  ".join(f"{v:>10,.0f}" for v in series[subject])
+                print(f"  {labels[subject]:<32} {rounds}   median {statistics.median(series[subject]):>10,.0f}")
+        print()
+    if per_file:
+        print("Downloaded for / (bytes)")
+        print(f"  {'file':<18} {'raw':>12} {'gzip -9':>12} {'brotli -q 11':>14}")
+        for name, s in per_file.items():
+            print(f"  {name:<18} {s['raw']:>12,} {s['gzip']:>12,} {s['brotli']:>14,}")
+        print()
+    if prices:
+        lat, thr = prices["latency"], prices["throughput"]
+        print(f"Dynamic pricing: {len(latency_ms):,} sequential inventory PUTs over {', '.join(lat['skus'])} "
+              f"(stock {lat['stock'][0]} <-> {lat['stock'][1]}), {lat['timeouts']} timeouts, {lat['seconds']:.0f} s")
+        print(f"  {'ms':<32} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}")
+        for label, values in (("PUT -> SSE price event", latency_ms), ("PUT response (anchor)", put_ms)):
+            print(f"  {label:<32} " + " ".join(f"{percentile(values, p):>8.1f}" for p in (50, 95, 99))
+                  + f" {values[-1]:>8.1f}")
+        print(f"  {thr['ok']:,} of {thr['puts']:,} PUTs accepted on {thr['concurrency']} connections in "
+              f"{thr['put_seconds']:.2f} s; pricing consumer applied {thr['applied']:,} events by "
+              f"{thr['seconds']:.2f} s after the first PUT; {thr['price_events_streamed']:,} price events streamed")
+        print()
 
     header = ("name", "value", "unit", "ratio", "goal", "result")
     rows = [(f["name"], fmt_value(f["value"]), f["unit"], "-" if f["ratio"] is None else f"{f['ratio']:.3f}",

@@ -8,10 +8,25 @@
 #   medians of req/s and of the per-round ratios.
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
+# - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
+#   inventory PUT to the SSE `price` event (p50 / p95 / p99 of 1,000 sequential updates), and
+#   stock events the pricing consumer applies per second after 2,000 PUTs on 8 connections.
 #
 # Writes target/bench/<name>.json ({"name", "value", "unit", "anchor", "ratio", "goal"})
-# and prints a table. Everything runs on 127.0.0.1; the run takes about three minutes.
+# and prints a table. Everything runs on 127.0.0.1; the run takes about five minutes.
+#
+# Usage: bench/run.sh          everything
+#        bench/run.sh prices   only the dynamic-pricing figures (about two minutes)
 set -euo pipefail
+
+MODE="${1:-all}"
+case "$MODE" in
+  all | prices) ;;
+  *)
+    echo "usage: bench/run.sh [prices]" >&2
+    exit 2
+    ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -38,15 +53,18 @@ die() {
   exit 1
 }
 
-for tool in wrk gzip brotli curl python3; do
+TOOLS=(wrk gzip brotli curl python3)
+[ "$MODE" = prices ] && TOOLS=(python3)
+for tool in "${TOOLS[@]}"; do
   command -v "$tool" >/dev/null || die "$tool not found (./x bench installs wrk and brotli)"
 done
 [ -x "$BIN" ] || die "release binary $BIN not found: run ./x build first"
-[ -d "$PKG" ] || die "$PKG not found: run ./x build first"
+[ "$MODE" = prices ] || [ -d "$PKG" ] || die "$PKG not found: run ./x build first"
 
 TMP="$(mktemp -d /tmp/mercato-bench.XXXXXX)"
 APP_PID=""
 ANCHORS_PID=""
+PRICES_PID=""
 stop() {
   local pid="$1"
   [ -n "$pid" ] || return 0
@@ -54,6 +72,7 @@ stop() {
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
+  stop "$PRICES_PID"
   stop "$APP_PID"
   stop "$ANCHORS_PID"
   rm -rf "$TMP"
@@ -88,6 +107,28 @@ check_page() {
   grep -qi '<html' "$TMP/$name.html" || die "$url did not return an HTML page"
   say "$(printf '%-8s %s: %s bytes of HTML' "$name" "$url" "$(wc -c <"$TMP/$name.html")")"
 }
+
+# ---------------------------------------------------------------------------------------
+# Dynamic pricing: bench/prices.py starts and stops its own servers (fresh SQLite database
+# each) and writes its raw results as JSON; report.py turns them into figures. It runs in
+# the background only so that cleanup can stop it (and, through it, its servers).
+# ---------------------------------------------------------------------------------------
+
+PRICES="$TMP/prices.json"
+run_prices() {
+  say "dynamic pricing: PUT /api/v1/inventory -> SSE price latency, pricing consumer throughput"
+  python3 "$ROOT/bench/prices.py" --bin "$BIN" --tmp "$TMP" --out "$PRICES" &
+  PRICES_PID=$!
+  wait "$PRICES_PID" || die "the dynamic-pricing measurements failed"
+  PRICES_PID=""
+}
+
+if [ "$MODE" = prices ]; then
+  run_prices
+  mkdir -p "$OUT"
+  python3 "$ROOT/bench/report.py" --prices "$PRICES" --out "$OUT"
+  exit 0
+fi
 
 # ---------------------------------------------------------------------------------------
 # Servers: the real app on a fresh SQLite database, and the anchors.
@@ -190,6 +231,13 @@ if grep -qE 'panicked|ERROR' "$TMP/app.log"; then
   grep -E 'panicked|ERROR' "$TMP/app.log" | tail -5 >&2
 fi
 
+# The pricing part uses servers of its own: stop these so they take no CPU from it.
+stop "$APP_PID"
+APP_PID=""
+stop "$ANCHORS_PID"
+ANCHORS_PID=""
+run_prices
+
 # ---------------------------------------------------------------------------------------
 # Figures: JSON files and the table.
 # ---------------------------------------------------------------------------------------
@@ -198,4 +246,4 @@ mkdir -p "$OUT"
 python3 "$ROOT/bench/report.py" \
   --samples "$SAMPLES" --sizes "$SIZES" --out "$OUT" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
-  --product-path "$PRODUCT_PATH"
+  --product-path "$PRODUCT_PATH" --prices "$PRICES"

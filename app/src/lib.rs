@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod accounts;
+pub mod admin;
 pub mod cart;
 pub mod catalog;
 #[cfg(feature = "ssr")]
@@ -69,6 +70,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=accounts::ui::LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=accounts::ui::RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=accounts::ui::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=admin::AdminHome ssr=SsrMode::Async />
+                    <Route path=path!("/admin/pricing") view=pricing::ui::AdminPricingPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <layout::Footer />

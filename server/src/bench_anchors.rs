@@ -3,7 +3,10 @@
 //!
 //! - `GET /bare`: a bare axum handler returning a fixed HTML page (about 90 bytes).
 //! - `GET /leptos`: a minimal Leptos SSR page, one component (a counter) in a shell with
-//!   the hydration scripts, rendered by `leptos_axum` the way a minimal Leptos app is.
+//!   the hydration scripts and `leptos_meta`'s title and stylesheet, rendered by
+//!   `leptos_axum` the way a minimal Leptos app (the start-axum template) is. It has no
+//!   `leptos_router` `<Router>` (not a dependency of this crate), so it is a slightly
+//!   lighter anchor than that template.
 //!
 //! No database, no middleware: these are the floors the storefront's pages are measured
 //! against, not part of the shop.
@@ -13,6 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
@@ -27,8 +31,11 @@ async fn bare() -> Html<&'static str> {
 /// The one component of the minimal Leptos page.
 #[component]
 fn Counter() -> impl IntoView {
+    provide_meta_context();
     let (count, set_count) = signal(0);
     view! {
+        <Stylesheet id="leptos" href="/pkg/mercato.css" />
+        <Title text="Welcome to Leptos" />
         <main>
             <h1>"Welcome to Leptos!"</h1>
             <button on:click=move |_| set_count.update(|n| *n += 1)>"Click Me: " {count}</button>
@@ -45,6 +52,7 @@ fn anchor_shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <HydrationScripts options />
+                <MetaTags />
             </head>
             <body>
                 <Counter />

@@ -203,6 +203,10 @@ pub fn router(api_state: ApiState) -> Router {
         .with_state(api_state.clone());
     operations
         .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(
+            crate::routes::page_cache::PageCache::default(),
+            crate::routes::page_cache::serve_cached,
+        ))
         .layer(axum::middleware::from_fn_with_state(api_state.clone(), mw::identity))
         .layer(axum::middleware::from_fn(mw::record_metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

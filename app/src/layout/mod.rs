@@ -72,7 +72,9 @@ pub fn Header() -> impl IntoView {
                         let info = session.await.unwrap_or_default();
                         let account = match info.user {
                             Some(user) => {
+                                let is_admin = user.role == crate::accounts::domain::Role::Admin;
                                 view! {
+                                    {is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
                                     <A href="/account" attr:class="account-link">
                                         {user.display_name}
                                     </A>

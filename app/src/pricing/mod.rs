@@ -10,7 +10,9 @@
 //! - Every change is appended to `price_history`; a reduction records the lowest price of
 //!   the prior 30 days, shown next to the price (EU Omnibus Directive, Art. 6a).
 
+pub mod api;
 pub mod domain;
+pub mod form;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod ui;

@@ -347,3 +347,67 @@ pub async fn last_event_id(db: &Db) -> Result<i64, sqlx::Error> {
     let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM domain_events").fetch_one(db.pool()).await?;
     Ok(id.unwrap_or(0))
 }
+
+/// One row of the pricing audit log, with who made the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub scope: String,
+    pub who: Option<String>,
+    pub created_at: i64,
+    pub before: Option<RuleSet>,
+    pub after: Option<RuleSet>,
+}
+
+pub async fn audit_log(db: &Db, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
+    let rows = sqlx::query(
+        "SELECT a.scope, u.email, a.created_at, a.before, a.after FROM pricing_audit a \
+         LEFT JOIN users u ON u.id = a.user_id ORDER BY a.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let parse = |raw: Option<String>| raw.and_then(|raw| serde_json::from_str(&raw).ok());
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEntry {
+                scope: row.try_get("scope")?,
+                who: row.try_get("email")?,
+                created_at: row.try_get("created_at")?,
+                before: parse(row.try_get("before")?),
+                after: parse(row.try_get("after")?),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+/// The rules saved for exactly this scope (no fallback), if any.
+pub async fn saved_rules(db: &Db, scope: &Scope) -> Result<Option<RuleSet>, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    Ok(rules_for_scope(&mut conn, scope).await?)
+}
+
+/// The rules in force for a scope: its own, else inherited from the wider scope.
+pub async fn rules_in_force(db: &Db, scope: &Scope) -> Result<RuleSet, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let chain: Vec<Scope> = match scope {
+        Scope::Global => vec![Scope::Global],
+        Scope::Category(slug) => vec![Scope::Category(slug.clone()), Scope::Global],
+        Scope::Product(sku) => {
+            let category: Option<String> = sqlx::query_scalar("SELECT category_slug FROM products WHERE sku = $1")
+                .bind(sku)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let mut chain = vec![Scope::Product(sku.clone())];
+            chain.extend(category.map(Scope::Category));
+            chain.push(Scope::Global);
+            chain
+        }
+    };
+    for scope in chain {
+        if let Some(rules) = rules_for_scope(&mut conn, &scope).await? {
+            return Ok(rules);
+        }
+    }
+    Ok(RuleSet::default())
+}

@@ -54,3 +54,334 @@ fn connect(prices: LivePrices) {
 
 #[cfg(not(feature = "hydrate"))]
 fn connect(_prices: LivePrices) {}
+
+/// `/admin/pricing`: the rules per scope, a preview of "price at stock N" before saving, the
+/// sample product's price history as a chart, and the audit log.
+#[component]
+pub fn AdminPricingPage() -> impl IntoView {
+    use leptos_router::hooks::use_query_map;
+    let query = use_query_map();
+    let data = Resource::new(
+        move || (query.read().get("scope"), query.read().get("sku"), query.read().get("saved")),
+        |(scope, sku, _)| super::api::get_pricing_admin(scope, sku),
+    );
+    view! {
+        <leptos_meta::Title text="Pricing — Mercato admin" />
+        <section class="admin-pricing">
+            <h1>"Dynamic pricing"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(admin) => {
+                            let draft = super::form::RuleForm::from_lookup(|name| query.read_untracked().get(name));
+                            let saved = query.read_untracked().get("saved").is_some();
+                            view! { <PricingEditor admin draft saved /> }.into_any()
+                        }
+                        Err(crate::shared::AppError::Unauthorized) => {
+                            view! { <leptos_router::components::Redirect path="/login?next=/admin/pricing" /> }
+                                .into_any()
+                        }
+                        Err(error) => view! { <crate::layout::ErrorView error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+const PREVIEW_STOCKS: [i64; 12] = [0, 2, 4, 5, 10, 25, 50, 100, 101, 150, 200, 500];
+
+#[component]
+fn PricingEditor(admin: super::api::PricingAdmin, draft: Option<super::form::RuleForm>, saved: bool) -> impl IntoView {
+    use super::form::{RuleForm, FIELDS};
+    use crate::shared::Money;
+    let save = ServerAction::<super::api::SavePricingRules>::new();
+    let reset = ServerAction::<super::api::ResetPricingRules>::new();
+    let form = draft.clone().unwrap_or_else(|| RuleForm::from_rules(&admin.rules));
+    let parsed = form.parse();
+    let problems: Vec<(&'static str, String)> = parsed.clone().err().unwrap_or_default();
+    let preview_rules = parsed.clone().unwrap_or_else(|_| admin.rules.clone());
+    let is_draft = draft.is_some() && parsed.is_ok() && parsed.as_ref().ok() != Some(&admin.rules);
+    let message_for = move |field: &str| problems.iter().find(|(f, _)| *f == field).map(|(_, message)| message.clone());
+    let labels: [(&str, &str, &str); 8] = [
+        ("low_stock_below", "Scarcity: stock below", "units"),
+        ("low_stock_markup_pct", "Scarcity markup", "% of base price"),
+        ("high_stock_above", "Overstock: stock above", "units"),
+        ("high_stock_discount_pct", "Overstock discount", "% of base price"),
+        ("min_margin_pct", "Floor: minimum margin over unit cost", "%"),
+        ("ceiling_pct", "Ceiling", "% of base price"),
+        ("max_step_pct", "Largest move per repricing", "% of current price (0 = no limit)"),
+        ("rounding", "Rounding", "cents or charm99"),
+    ];
+    let scope = admin.scope.clone();
+    let sample = admin.sample.clone();
+    let preview = sample
+        .as_ref()
+        .map(|product| super::domain::preview(product.base_cents, product.cost_cents, &PREVIEW_STOCKS, &preview_rules));
+    view! {
+        {saved.then(|| view! { <p class="notice" role="status">"Saved. Prices in this scope are being recomputed."</p> })}
+        <form method="get" action="/admin/pricing" class="scope-picker">
+            <label for="scope">"Rules for"</label>
+            <select id="scope" name="scope">
+                <option value="global" selected=scope == "global">"The whole shop"</option>
+                {admin
+                    .categories
+                    .iter()
+                    .map(|(slug, name)| {
+                        let key = format!("category:{slug}");
+                        view! { <option value=key.clone() selected=scope == key>{format!("Category: {name}")}</option> }
+                    })
+                    .collect_view()}
+                {admin
+                    .products
+                    .iter()
+                    .map(|product| {
+                        let key = format!("product:{}", product.sku);
+                        view! {
+                            <option value=key.clone() selected=scope == key>
+                                {format!("Product: {} {}", product.sku, product.name)}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit">"Open"</button>
+        </form>
+        <p class="muted">
+            {if admin.is_override {
+                "This scope has its own rules."
+            } else {
+                "This scope inherits its rules; saving gives it its own."
+            }}
+        </p>
+        <form method="get" action="/admin/pricing" class="rules-form" data-testid="rules-form">
+            <input type="hidden" name="scope" value=scope.clone() />
+            {labels
+                .iter()
+                .map(|(name, label, unit)| {
+                    let id = format!("rule-{name}");
+                    let error = message_for(name);
+                    view! {
+                        <div class="field">
+                            <label for=id.clone()>{*label}</label>
+                            <input id=id name=*name value=form.value(name) aria-invalid=error.is_some().to_string() />
+                            <span class="hint">{*unit}</span>
+                            {error.map(|message| view! { <p class="field-error" role="alert">{message}</p> })}
+                        </div>
+                    }
+                })
+                .collect_view()}
+            <button type="submit" data-testid="preview-rules">"Preview"</button>
+        </form>
+        {parsed
+            .is_ok()
+            .then(|| {
+                let scope = scope.clone();
+                view! {
+                    <ActionForm action=save attr:class="save-rules">
+                        <input type="hidden" name="scope" value=scope />
+                        {FIELDS
+                            .iter()
+                            .map(|name| view! { <input type="hidden" name=*name value=form.value(name) /> })
+                            .collect_view()}
+                        <button type="submit" data-testid="save-rules">
+                            {if is_draft { "Save these rules" } else { "Save" }}
+                        </button>
+                    </ActionForm>
+                }
+            })}
+        {(admin.is_override && scope != "global")
+            .then(|| {
+                let scope = scope.clone();
+                view! {
+                    <ActionForm action=reset attr:class="reset-rules">
+                        <input type="hidden" name="scope" value=scope />
+                        <button type="submit" class="link-button">"Remove this override"</button>
+                    </ActionForm>
+                }
+            })}
+        {sample
+            .zip(preview)
+            .map(|(product, preview)| {
+                view! {
+                    <h2>{format!("Preview: {} ({})", product.name, product.sku)}</h2>
+                    <p class="muted">
+                        {format!(
+                            "Base {} · unit cost {} · now {} at stock {}",
+                            Money::from_cents(product.base_cents),
+                            Money::from_cents(product.cost_cents),
+                            Money::from_cents(product.price_cents),
+                            product.stock,
+                        )}
+                    </p>
+                    <table class="preview" data-testid="price-preview">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Stock"</th>
+                                <th scope="col">"Price"</th>
+                                <th scope="col">"Why"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {preview
+                                .into_iter()
+                                .map(|(stock, quote)| {
+                                    view! {
+                                        <tr data-stock=stock data-amount-cents=quote.amount_cents>
+                                            <td>{stock}</td>
+                                            <td>{Money::from_cents(quote.amount_cents).to_string()}</td>
+                                            <td>{quote.reason.as_str()}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                    <h2>"Price history"</h2>
+                    <PriceHistoryChart points=admin.history.clone() />
+                }
+            })}
+        <h2>"Audit log"</h2>
+        <table class="audit" data-testid="pricing-audit">
+            <thead>
+                <tr>
+                    <th scope="col">"When (UTC)"</th>
+                    <th scope="col">"Who"</th>
+                    <th scope="col">"Scope"</th>
+                    <th scope="col">"Change"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {admin
+                    .audit
+                    .into_iter()
+                    .map(|entry| {
+                        view! {
+                            <tr>
+                                <td>{format_time(entry.created_at)}</td>
+                                <td>{entry.who.unwrap_or_else(|| "system".into())}</td>
+                                <td>{entry.scope}</td>
+                                <td>{describe_change(entry.before.as_ref(), entry.after.as_ref())}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// What changed between two rule sets, in the admin's words.
+fn describe_change(before: Option<&super::domain::RuleSet>, after: Option<&super::domain::RuleSet>) -> String {
+    use super::form::RuleForm;
+    match (before, after) {
+        (_, None) => "override removed".into(),
+        (None, Some(_)) => "own rules created".into(),
+        (Some(before), Some(after)) => {
+            let (before, after) = (RuleForm::from_rules(before), RuleForm::from_rules(after));
+            let changes: Vec<String> = super::form::FIELDS
+                .iter()
+                .filter(|name| before.value(name) != after.value(name))
+                .map(|name| format!("{name}: {} → {}", before.value(name), after.value(name)))
+                .collect();
+            if changes.is_empty() {
+                "saved unchanged".into()
+            } else {
+                changes.join(", ")
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) from epoch milliseconds, without a date library: the same text
+/// on the server and in the browser, so hydration matches.
+pub fn format_time(epoch_ms: i64) -> String {
+    let seconds = epoch_ms.div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let seconds_of_day = seconds.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", seconds_of_day / 3600, (seconds_of_day % 3600) / 60)
+}
+
+/// A step chart of a product's price over time (SVG; no script, no library).
+#[component]
+pub fn PriceHistoryChart(points: Vec<super::api::PricePointView>) -> impl IntoView {
+    use crate::shared::Money;
+    const WIDTH: i64 = 640;
+    const HEIGHT: i64 = 220;
+    const PAD: i64 = 48;
+    if points.is_empty() {
+        return view! { <p class="empty">"No price changes yet."</p> }.into_any();
+    }
+    let first_t = points.first().map(|p| p.created_at).unwrap_or(0);
+    let last_t = points.last().map(|p| p.created_at).unwrap_or(0).max(first_t + 1);
+    let min_p = points.iter().map(|p| p.price_cents).min().unwrap_or(0);
+    let max_p = points.iter().map(|p| p.price_cents).max().unwrap_or(0).max(min_p + 1);
+    let x = |t: i64| PAD + (t - first_t) * (WIDTH - 2 * PAD) / (last_t - first_t);
+    let y = |p: i64| HEIGHT - PAD - (p - min_p) * (HEIGHT - 2 * PAD) / (max_p - min_p);
+    let mut path = String::new();
+    let mut previous_y = None;
+    for point in &points {
+        let (px, py) = (x(point.created_at), y(point.price_cents));
+        match previous_y {
+            None => path.push_str(&format!("M{px},{py}")),
+            Some(prev) => path.push_str(&format!(" L{px},{prev} L{px},{py}")),
+        }
+        previous_y = Some(py);
+    }
+    if let Some(prev) = previous_y {
+        path.push_str(&format!(" L{},{prev}", WIDTH - PAD));
+    }
+    let n_points = points.len();
+    view! {
+        <svg
+            class="chart"
+            data-testid="price-history-chart"
+            viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            role="img"
+            aria-label=format!("Price history, {n_points} changes")
+        >
+            <line x1=PAD y1=HEIGHT - PAD x2=WIDTH - PAD y2=HEIGHT - PAD class="axis" />
+            <line x1=PAD y1=PAD x2=PAD y2=HEIGHT - PAD class="axis" />
+            <text x=4 y=y(max_p) + 4 class="label">{Money::from_cents(max_p).to_string()}</text>
+            <text x=4 y=y(min_p) + 4 class="label">{Money::from_cents(min_p).to_string()}</text>
+            <text x=PAD y=HEIGHT - 16 class="label">{format_time(first_t)}</text>
+            <text x=WIDTH - PAD y=HEIGHT - 16 text-anchor="end" class="label">{format_time(last_t)}</text>
+            <path d=path class="line" />
+            {points
+                .iter()
+                .map(|point| {
+                    view! {
+                        <circle cx=x(point.created_at) cy=y(point.price_cents) r=3 class="dot">
+                            <title>
+                                {format!("{} {} ({})", format_time(point.created_at), Money::from_cents(point.price_cents), point.reason)}
+                            </title>
+                        </circle>
+                    }
+                })
+                .collect_view()}
+        </svg>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_time;
+
+    #[test]
+    fn epoch_milliseconds_format_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00");
+        assert_eq!(format_time(1_795_825_380_000), "2026-11-28 00:23");
+        assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00");
+    }
+}

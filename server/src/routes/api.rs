@@ -31,6 +31,8 @@ pub fn router() -> Router<ApiState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/me", get(me))
+        .route("/admin/pricing/rules", get(admin_list_pricing_rules))
+        .route("/admin/pricing/rules/{scope}", put(admin_put_pricing_rules).delete(admin_delete_pricing_rules))
         .fallback(not_found)
 }
 
@@ -259,4 +261,60 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
         metrics::gauge!("mercato_outbox_pending").set(pending as f64);
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+#[derive(Serialize)]
+struct ScopedRules {
+    scope: String,
+    rules: app::pricing::domain::RuleSet,
+}
+
+/// `GET /admin/pricing/rules`: every saved rule set (the shop-wide one first).
+async fn admin_list_pricing_rules(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+) -> Result<Json<Items<ScopedRules>>, ApiError> {
+    use sqlx::Row;
+    identity.require_admin()?;
+    let rows = sqlx::query("SELECT scope, rules FROM pricing_rules ORDER BY scope <> 'global', scope")
+        .fetch_all(state.app.db.pool())
+        .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let raw: String = row.try_get("rules")?;
+        if let Ok(rules) = serde_json::from_str(&raw) {
+            items.push(ScopedRules { scope: row.try_get("scope")?, rules });
+        }
+    }
+    Ok(Json(Items { items, next_cursor: None }))
+}
+
+fn parse_scope(raw: &str) -> Result<app::pricing::ssr::Scope, ApiError> {
+    app::pricing::ssr::Scope::parse(raw)
+        .ok_or_else(|| ApiError::not_found("Scopes are 'global', 'category:<slug>' or 'product:<sku>'."))
+}
+
+/// `PUT /admin/pricing/rules/{scope}` with a rule set: saves it and reprices the scope.
+async fn admin_put_pricing_rules(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(scope): Path<String>,
+    ApiJson(rules): ApiJson<app::pricing::domain::RuleSet>,
+) -> Result<Json<ScopedRules>, ApiError> {
+    let admin = identity.require_admin()?;
+    let scope = parse_scope(&scope)?;
+    app::pricing::ssr::save_rules(&state.app.db, &scope, &rules, Some(admin.id)).await?;
+    Ok(Json(ScopedRules { scope: scope.key(), rules }))
+}
+
+/// `DELETE /admin/pricing/rules/{scope}`: removes a category or product override.
+async fn admin_delete_pricing_rules(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(scope): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let admin = identity.require_admin()?;
+    let scope = parse_scope(&scope)?;
+    app::pricing::ssr::delete_rules(&state.app.db, &scope, Some(admin.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

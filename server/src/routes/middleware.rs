@@ -49,8 +49,12 @@ pub async fn identity(State(state): State<ApiState>, mut request: Request, next:
         Some(token) => resolve_session(&state.app.db, token).await.unwrap_or(None),
         None => None,
     };
+    let changes_cart = changes_cart(request.uri().path());
     request.extensions_mut().insert(Identity { visitor_id: visitor_id.clone(), user, session_token });
     let mut response = next.run(request).await;
+    if changes_cart {
+        mark_cart(&state, &visitor_id, &mut response).await;
+    }
     if is_new_visitor {
         let secure = if state.app.secure_cookies { "; Secure" } else { "" };
         let cookie = format!("{VISITOR_COOKIE}={visitor_id}; Path=/; Max-Age=31536000; SameSite=Lax{secure}");
@@ -59,6 +63,35 @@ pub async fn identity(State(state): State<ApiState>, mut request: Request, next:
         }
     }
     response
+}
+
+/// Requests after which the anonymous cart may have become empty or non-empty.
+fn changes_cart(path: &str) -> bool {
+    ["/rpc/add_to_cart", "/rpc/remove_from_cart", "/rpc/place_order", "/rpc/login", "/rpc/logout", "/rpc/register"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+        || path.starts_with("/api/v1/cart")
+        || path.starts_with("/api/v1/auth/")
+        || path == "/api/v1/checkout"
+}
+
+/// Keeps the `mercato_cart` marker in step with the visitor's cart, so that pages showing a
+/// cart badge are never served from the anonymous page cache.
+async fn mark_cart(state: &ApiState, visitor_id: &str, response: &mut Response) {
+    use super::page_cache::CART_COOKIE;
+    let owner = app::cart::ssr::CartOwner::Visitor(visitor_id.to_string());
+    let Ok(n_items) = app::cart::ssr::cart_count(&state.app.db, &owner).await else {
+        return;
+    };
+    let secure = if state.app.secure_cookies { "; Secure" } else { "" };
+    let cookie = if n_items > 0 {
+        format!("{CART_COOKIE}=1; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly{secure}")
+    } else {
+        format!("{CART_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax; HttpOnly{secure}")
+    };
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
 
 /// Security headers. The Content-Security-Policy allows only our own scripts (the wasm

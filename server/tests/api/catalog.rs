@@ -105,3 +105,37 @@ async fn the_inventory_webhook_needs_the_token_and_a_valid_body() {
         assert_eq!(events_after, events_before + 1);
     }
 }
+
+#[tokio::test]
+async fn cached_pages_still_get_their_own_csp_nonce() {
+    let app = spawn_app(crate::helpers::Backend::Sqlite).await;
+    let client = crate::helpers::shopper_client();
+    let mut nonces = Vec::new();
+    for _ in 0..3 {
+        let response = client.get(app.url("/")).send().await.unwrap();
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+        let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "the body carries this response's nonce");
+        nonces.push(nonce);
+    }
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "every response has a fresh nonce");
+}
+
+#[tokio::test]
+async fn a_visitor_with_a_cart_is_marked_so_pages_show_their_cart() {
+    let app = spawn_app(crate::helpers::Backend::Sqlite).await;
+    let client = crate::helpers::shopper_client();
+    client.get(app.url("/")).send().await.unwrap();
+    let added = app.add_to_cart(&client, "TEA-001", 1).await;
+    let cookies: Vec<String> =
+        added.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("mercato_cart=1")), "{cookies:?}");
+    let home = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains(r#"data-testid="cart-count" class="cart-count">1<"#), "not the anonymous cached page");
+    let removed = client.delete(app.url("/api/v1/cart/items/TEA-001")).send().await.unwrap();
+    let cookies: Vec<String> =
+        removed.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("mercato_cart=;")), "{cookies:?}");
+}

@@ -2,6 +2,7 @@
 //! SQLite and, when `MERCATO_TEST_PG_URL` is set (`./x test` sets it), PostgreSQL.
 
 mod accounts;
+mod admin_pricing;
 mod catalog;
 mod checkout;
 mod errors;

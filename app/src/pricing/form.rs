@@ -1,0 +1,199 @@
+//! The admin's rule form: text fields in percent and units, parsed into a [`RuleSet`]
+//! without floats. Pure, so the preview is the same on the server and in the browser.
+
+use super::domain::{Rounding, RuleSet};
+
+/// The form's fields, as typed (query string or form post).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleForm {
+    pub low_stock_below: String,
+    pub low_stock_markup_pct: String,
+    pub high_stock_above: String,
+    pub high_stock_discount_pct: String,
+    pub min_margin_pct: String,
+    pub ceiling_pct: String,
+    pub max_step_pct: String,
+    pub rounding: String,
+}
+
+/// Field names, in form order (also the query parameter names).
+pub const FIELDS: [&str; 8] = [
+    "low_stock_below",
+    "low_stock_markup_pct",
+    "high_stock_above",
+    "high_stock_discount_pct",
+    "min_margin_pct",
+    "ceiling_pct",
+    "max_step_pct",
+    "rounding",
+];
+
+/// "12.5" → 1250 basis points. At most two decimals; no sign, no exponent.
+pub fn parse_percent(raw: &str) -> Result<i64, String> {
+    let text = raw.trim().trim_end_matches('%').trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits_only = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) || fraction.len() > 2 || whole.len() > 6 {
+        return Err("Enter a percentage like 15 or 12.5.".into());
+    }
+    let whole: i64 = whole.parse().map_err(|_| "Enter a percentage like 15 or 12.5.".to_string())?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
+    Ok(whole * 100 + fraction)
+}
+
+fn parse_units(raw: &str) -> Result<i64, String> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (0..=1_000_000).contains(n))
+        .ok_or_else(|| "Enter a whole number of units.".into())
+}
+
+/// Basis points as the form shows them: 1250 → "12.5".
+pub fn format_percent(bp: i64) -> String {
+    if bp % 100 == 0 {
+        format!("{}", bp / 100)
+    } else if bp % 10 == 0 {
+        format!("{}.{}", bp / 100, (bp % 100) / 10)
+    } else {
+        format!("{}.{:02}", bp / 100, bp % 100)
+    }
+}
+
+impl RuleForm {
+    pub fn from_rules(rules: &RuleSet) -> RuleForm {
+        RuleForm {
+            low_stock_below: rules.low_stock_below.to_string(),
+            low_stock_markup_pct: format_percent(rules.low_stock_markup_bp),
+            high_stock_above: rules.high_stock_above.to_string(),
+            high_stock_discount_pct: format_percent(rules.high_stock_discount_bp),
+            min_margin_pct: format_percent(rules.min_margin_bp),
+            ceiling_pct: format_percent(rules.ceiling_bp),
+            max_step_pct: format_percent(rules.max_step_bp),
+            rounding: match rules.rounding {
+                Rounding::Cents => "cents".into(),
+                Rounding::Charm99 => "charm99".into(),
+            },
+        }
+    }
+
+    /// Builds a form from name/value lookups (a query map or form fields).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Option<RuleForm> {
+        // A form is present only if at least its first field is.
+        get(FIELDS[0])?;
+        let field = |name: &str| get(name).unwrap_or_default();
+        Some(RuleForm {
+            low_stock_below: field("low_stock_below"),
+            low_stock_markup_pct: field("low_stock_markup_pct"),
+            high_stock_above: field("high_stock_above"),
+            high_stock_discount_pct: field("high_stock_discount_pct"),
+            min_margin_pct: field("min_margin_pct"),
+            ceiling_pct: field("ceiling_pct"),
+            max_step_pct: field("max_step_pct"),
+            rounding: field("rounding"),
+        })
+    }
+
+    pub fn value(&self, name: &str) -> String {
+        match name {
+            "low_stock_below" => self.low_stock_below.clone(),
+            "low_stock_markup_pct" => self.low_stock_markup_pct.clone(),
+            "high_stock_above" => self.high_stock_above.clone(),
+            "high_stock_discount_pct" => self.high_stock_discount_pct.clone(),
+            "min_margin_pct" => self.min_margin_pct.clone(),
+            "ceiling_pct" => self.ceiling_pct.clone(),
+            "max_step_pct" => self.max_step_pct.clone(),
+            "rounding" => self.rounding.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The rule set, or every problem with the field it belongs to.
+    pub fn parse(&self) -> Result<RuleSet, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let mut units = |name: &'static str, raw: &str| {
+            parse_units(raw).unwrap_or_else(|message| {
+                problems.push((name, message));
+                0
+            })
+        };
+        let low_stock_below = units("low_stock_below", &self.low_stock_below);
+        let high_stock_above = units("high_stock_above", &self.high_stock_above);
+        let mut percent = |name: &'static str, raw: &str| {
+            parse_percent(raw).unwrap_or_else(|message| {
+                problems.push((name, message));
+                0
+            })
+        };
+        let rules = RuleSet {
+            low_stock_below,
+            low_stock_markup_bp: percent("low_stock_markup_pct", &self.low_stock_markup_pct),
+            high_stock_above,
+            high_stock_discount_bp: percent("high_stock_discount_pct", &self.high_stock_discount_pct),
+            min_margin_bp: percent("min_margin_pct", &self.min_margin_pct),
+            ceiling_bp: percent("ceiling_pct", &self.ceiling_pct),
+            max_step_bp: percent("max_step_pct", &self.max_step_pct),
+            rounding: if self.rounding == "charm99" { Rounding::Charm99 } else { Rounding::Cents },
+        };
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        rules
+            .validate()
+            .map_err(|problems| problems.into_iter().map(|(field, m)| (form_field(field), m)).collect::<Vec<_>>())?;
+        Ok(rules)
+    }
+}
+
+/// The form field a `RuleSet::validate` problem belongs to.
+fn form_field(rule_field: &'static str) -> &'static str {
+    match rule_field {
+        "low_stock_markup_bp" => "low_stock_markup_pct",
+        "high_stock_discount_bp" => "high_stock_discount_pct",
+        "min_margin_bp" => "min_margin_pct",
+        "ceiling_bp" => "ceiling_pct",
+        "max_step_bp" => "max_step_pct",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(raw: &str, expected: Result<i64, ()>) {
+        assert_eq!(parse_percent(raw).map_err(|_| ()), expected, "{raw}");
+    }
+
+    #[test]
+    fn percentages_become_exact_basis_points() {
+        check("15", Ok(1500));
+        check("12.5", Ok(1250));
+        check("0.05", Ok(5));
+        check(" 130 % ", Ok(13000));
+    }
+
+    #[test]
+    fn signs_exponents_and_extra_decimals_are_refused() {
+        check("-5", Err(()));
+        check("1e3", Err(()));
+        check("1.234", Err(()));
+        check("", Err(()));
+    }
+
+    #[test]
+    fn the_default_rules_round_trip_through_the_form() {
+        let rules = RuleSet::default();
+        assert_eq!(RuleForm::from_rules(&rules).parse(), Ok(rules));
+    }
+
+    #[test]
+    fn a_bad_field_is_reported_next_to_that_field() {
+        let mut form = RuleForm::from_rules(&RuleSet::default());
+        form.ceiling_pct = "50".into();
+        let problems = form.parse().unwrap_err();
+        assert_eq!(problems[0].0, "ceiling_pct");
+        form.ceiling_pct = "lots".into();
+        assert_eq!(form.parse().unwrap_err()[0].0, "ceiling_pct");
+    }
+}

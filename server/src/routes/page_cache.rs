@@ -1,0 +1,162 @@
+//! A short-lived cache of rendered pages that are the same for every anonymous visitor.
+//!
+//! **Rationale:** the home, category and search pages of a logged-out visitor with an empty
+//! cart depend only on the catalog. Rendering them (database reads plus Leptos SSR) for every
+//! request costs two orders of magnitude more than sending bytes; caching them for a second
+//! makes the shop's busiest pages cheap without changing what anyone sees. Everything personal
+//! bypasses the cache: a session, a cart, any page that is not a plain catalog view.
+//!
+//! Each response still gets its own CSP nonce: the cached body is kept split at the nonce of
+//! the render that produced it, and the request's nonce is spliced in on every hit.
+
+use super::middleware::{cookie, CspNonce};
+use app::accounts::ssr::SESSION_COOKIE;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a rendered page may be served. Prices also update live in open pages, and
+/// checkout always charges the current price, so a second of staleness costs nothing.
+const TTL: Duration = Duration::from_secs(1);
+/// Pages larger than this are not cached (a page is ~15 KB).
+const MAX_PAGE_BYTES: usize = 512 * 1024;
+/// At most this many distinct URLs are kept (search queries are unbounded).
+const MAX_ENTRIES: usize = 2048;
+
+/// Set on responses while a visitor's cart is not empty; such visitors bypass the cache.
+pub const CART_COOKIE: &str = "mercato_cart";
+
+struct Entry {
+    stored_at: Instant,
+    /// The body split at each occurrence of the nonce it was rendered with.
+    segments: Vec<Bytes>,
+    content_type: HeaderValue,
+}
+
+#[derive(Clone, Default)]
+pub struct PageCache {
+    entries: Arc<RwLock<HashMap<String, Arc<Entry>>>>,
+}
+
+impl PageCache {
+    /// Forgets every page (after a catalog change that must show at once).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+}
+
+/// Whether this request may be answered from (and stored in) the cache.
+fn cache_key(request: &Request) -> Option<String> {
+    if request.method() != Method::GET {
+        return None;
+    }
+    let path = request.uri().path();
+    let cacheable_path = path == "/" || path == "/search" || path.starts_with("/category/");
+    if !cacheable_path {
+        return None;
+    }
+    if cookie(request, SESSION_COOKIE).is_some() || cookie(request, CART_COOKIE).is_some() {
+        return None;
+    }
+    // A visitor's experiment assignment changes the page; it is part of the key.
+    let assignment = cookie(request, "mercato_ab").unwrap_or_default();
+    Some(format!("{}|{assignment}", request.uri()))
+}
+
+fn split_at_nonce(body: &Bytes, nonce: &str) -> Vec<Bytes> {
+    let mut segments = Vec::new();
+    let needle = nonce.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while !needle.is_empty() && i + needle.len() <= body.len() {
+        if &body[i..i + needle.len()] == needle {
+            segments.push(body.slice(start..i));
+            i += needle.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    segments.push(body.slice(start..));
+    segments
+}
+
+fn assemble(entry: &Entry, nonce: &str) -> Response {
+    let n_bytes: usize = entry.segments.iter().map(Bytes::len).sum::<usize>() + nonce.len() * entry.segments.len();
+    let mut body = Vec::with_capacity(n_bytes);
+    for (i, segment) in entry.segments.iter().enumerate() {
+        if i > 0 {
+            body.extend_from_slice(nonce.as_bytes());
+        }
+        body.extend_from_slice(segment);
+    }
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, entry.content_type.clone());
+    response
+}
+
+pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
+    let Some(key) = cache_key(&request) else {
+        return next.run(request).await;
+    };
+    let nonce = request.extensions().get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default();
+    if let Some(entry) = cache.entries.read().ok().and_then(|entries| entries.get(&key).cloned()) {
+        if entry.stored_at.elapsed() < TTL {
+            metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
+            return assemble(&entry, &nonce);
+        }
+    }
+    metrics::counter!("mercato_page_cache_total", "result" => "miss").increment(1);
+    let response = next.run(request).await;
+    // Only plain successful HTML without cookies of its own is shared.
+    let shareable = response.status() == StatusCode::OK
+        && !response.headers().contains_key(header::SET_COOKIE)
+        && !response.headers().contains_key(header::LOCATION)
+        && !nonce.is_empty();
+    if !shareable {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE_BYTES).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
+    };
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).cloned() {
+        let entry =
+            Arc::new(Entry { stored_at: Instant::now(), segments: split_at_nonce(&bytes, &nonce), content_type });
+        if let Ok(mut entries) = cache.entries.write() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.retain(|_, entry| entry.stored_at.elapsed() < TTL);
+            }
+            if entries.len() < MAX_ENTRIES {
+                entries.insert(key, entry);
+            }
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_split_at_every_nonce_and_reassembled_with_another() {
+        let body = Bytes::from_static(b"<script nonce=\"abc\">x</script><link nonce=\"abc\">");
+        let entry = Entry {
+            stored_at: Instant::now(),
+            segments: split_at_nonce(&body, "abc"),
+            content_type: HeaderValue::from_static("text/html"),
+        };
+        assert_eq!(entry.segments.len(), 3);
+        let response = assemble(&entry, "xyz");
+        let bytes = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 1024)).unwrap();
+        assert_eq!(&bytes[..], b"<script nonce=\"xyz\">x</script><link nonce=\"xyz\">");
+    }
+}
