@@ -16,7 +16,7 @@ pub struct HomeData {
 pub async fn get_home() -> Result<HomeData, AppError> {
     let state = crate::state::state()?;
     let categories = super::ssr::list_categories(&state.db).await?;
-    let popular = super::ssr::popular_products(&state.db, 8).await?;
+    let popular = without_descriptions(super::ssr::popular_products(&state.db, 8).await?);
     Ok(HomeData { categories, popular })
 }
 
@@ -33,14 +33,24 @@ pub async fn get_category_page(slug: String, q: Option<String>) -> Result<(Categ
     let category = super::ssr::get_category(&state.db, &slug).await?;
     let search = super::domain::parse_search(q.as_deref());
     let products = super::ssr::list_products(&state.db, Some(&category.slug), search.as_deref()).await?;
-    Ok((category, products))
+    Ok((category, without_descriptions(products)))
 }
 
 #[server(prefix = "/rpc")]
 pub async fn search_products(q: Option<String>) -> Result<Vec<Product>, AppError> {
     let state = crate::state::state()?;
     let search = super::domain::parse_search(q.as_deref());
-    super::ssr::list_products(&state.db, None, search.as_deref()).await
+    Ok(without_descriptions(super::ssr::list_products(&state.db, None, search.as_deref()).await?))
+}
+
+/// Product tiles do not show descriptions; leaving them out keeps listing pages (and the
+/// data they carry for hydration) a third smaller.
+#[cfg(feature = "ssr")]
+fn without_descriptions(mut products: Vec<Product>) -> Vec<Product> {
+    for product in &mut products {
+        product.description.clear();
+    }
+    products
 }
 
 /// A product page; counts as a view (an outbox event).

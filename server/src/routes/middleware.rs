@@ -94,19 +94,24 @@ async fn mark_cart(state: &ApiState, visitor_id: &str, response: &mut Response) 
     }
 }
 
+const CSP_BEFORE_NONCE: &str = "default-src 'self'; script-src 'self' 'nonce-";
+const CSP_AFTER_NONCE: &str = "' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+     font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 /// Security headers. The Content-Security-Policy allows only our own scripts (the wasm
 /// bundle and its loader, plus inline scripts carrying this response's nonce), our own
 /// styles and images, and no framing.
 pub async fn security_headers(mut request: Request, next: Next) -> Response {
-    let nonce = app::accounts::ssr::random_token()[..24].to_string();
+    // 128 random bits from a thread-local CSPRNG (the one Leptos uses for its own nonces):
+    // unpredictable, and no system call per request.
+    let nonce = leptos::nonce::Nonce::new().to_string();
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let csp = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
-         form-action 'self'; frame-ancestors 'none'"
-    );
+    let mut csp = String::with_capacity(CSP_BEFORE_NONCE.len() + nonce.len() + CSP_AFTER_NONCE.len());
+    csp.push_str(CSP_BEFORE_NONCE);
+    csp.push_str(&nonce);
+    csp.push_str(CSP_AFTER_NONCE);
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
@@ -119,17 +124,77 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
 /// Request count and latency per route, for `/metrics`.
 pub async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map(|path| intern(path.as_str())).unwrap_or("unmatched");
+    let method = static_method(request.method());
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("mercato_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    let status = static_status(response.status().as_u16());
+    metrics::counter!("mercato_http_requests_total", "method" => method, "route" => route, "status" => status)
         .increment(1);
     metrics::histogram!("mercato_http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Route templates as `&'static str`, so labelling a request allocates nothing. The set is
+/// bounded by the router's route templates.
+fn intern(route: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{LazyLock, RwLock};
+    static ROUTES: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(Default::default);
+    if let Some(known) = ROUTES.read().ok().and_then(|routes| routes.get(route).copied()) {
+        return known;
+    }
+    let Ok(mut routes) = ROUTES.write() else {
+        return "unmatched";
+    };
+    if let Some(known) = routes.get(route) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(route.to_string().into_boxed_str());
+    routes.insert(leaked);
+    leaked
+}
+
+fn static_method(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+fn static_status(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        302 => "302",
+        303 => "303",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => match status / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            _ => "5xx",
+        },
+    }
 }

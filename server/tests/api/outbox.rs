@@ -108,6 +108,11 @@ async fn kill_minus_nine_mid_backlog_loses_nothing_and_applies_nothing_twice() {
         let (db, database) = fresh_db(backend).await;
         let n_events = 3000;
         publish_views(&db, n_events).await;
+        // Stock changes for the pricing consumer too, interleaved with the views.
+        for i in 0..200 {
+            let stock = if i % 2 == 0 { 3 } else { 50 };
+            app::catalog::ssr::set_stock(&db, &app::shared::Sku::parse("TEA-001").unwrap(), stock).await.unwrap();
+        }
 
         let mut n_kills = 0;
         let deadline = Instant::now() + Duration::from_secs(240);
@@ -140,5 +145,28 @@ async fn kill_minus_nine_mid_backlog_loses_nothing_and_applies_nothing_twice() {
         assert!(n_kills >= 1, "{backend:?}: the server was killed at least once mid-backlog");
         assert_eq!(worker::pending(&db).await.unwrap(), 0, "{backend:?}: everything delivered");
         assert_eq!(views_of(&db, "COF-001").await, n_events as i64, "{backend:?}: applied exactly once");
+        // A delivery's attempt counter moves only in the transaction that applies it, so 1
+        // everywhere means: every delivery of every consumer was applied exactly once.
+        let not_once: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_deliveries WHERE attempts <> 1")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(not_once, 0, "{backend:?}");
+        let pricing_done: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM event_deliveries WHERE consumer = 'pricing' AND done_at IS NOT NULL",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(pricing_done >= 200, "{backend:?}: every stock change reached the pricing consumer");
+        let price: i64 = sqlx::query_scalar("SELECT price_cents FROM products WHERE sku = 'TEA-001'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let base: i64 = sqlx::query_scalar("SELECT base_cents FROM products WHERE sku = 'TEA-001'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(price, base, "{backend:?}: the final stock (50) gives the base price");
     }
 }
