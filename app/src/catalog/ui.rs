@@ -30,6 +30,16 @@ pub fn ProductCard(product: Product, #[prop(optional)] test_id: Option<&'static 
     }
 }
 
+/// Products as a grid of tiles (category and search pages).
+#[component]
+pub fn ProductGrid(products: Vec<Product>) -> impl IntoView {
+    view! {
+        <div class="grid">
+            {products.into_iter().map(|product| view! { <ProductCard product /> }).collect_view()}
+        </div>
+    }
+}
+
 #[component]
 pub fn HomePage() -> impl IntoView {
     let home = Resource::new(|| (), |_| get_home());
@@ -109,12 +119,7 @@ pub fn CategoryPage() -> impl IntoView {
                                 <h1>{category.name}</h1>
                                 <p class="lead">{category.description}</p>
                                 <p class="count">{format!("{n_products} products")}</p>
-                                <div class="grid">
-                                    {products
-                                        .into_iter()
-                                        .map(|product| view! { <ProductCard product /> })
-                                        .collect_view()}
-                                </div>
+                                <ProductGrid products />
                             </section>
                         }
                             .into_any()
@@ -146,15 +151,7 @@ pub fn SearchPage() -> impl IntoView {
                             view! { <p class="empty">"No products match your search."</p> }.into_any()
                         }
                         Ok(products) => {
-                            view! {
-                                <div class="grid">
-                                    {products
-                                        .into_iter()
-                                        .map(|product| view! { <ProductCard product /> })
-                                        .collect_view()}
-                                </div>
-                            }
-                                .into_any()
+                            view! { <ProductGrid products /> }.into_any()
                         }
                         Err(error) => view! { <ErrorView error /> }.into_any(),
                     }

@@ -241,23 +241,37 @@ pub async fn save_rules(db: &Db, scope: &Scope, rules: &RuleSet, user_id: Option
     .bind(user_id)
     .execute(&mut *tx)
     .await?;
+    record_rules_change(&mut tx, scope, before, Some(after), user_id, now).await?;
+    tx.commit().await?;
+    db.wake_outbox();
+    Ok(())
+}
+
+/// Writes the audit row for a rules change and publishes `pricing_rules_changed`, so the
+/// consumer reprices the scope; on the caller's transaction.
+async fn record_rules_change(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    before: Option<String>,
+    after: Option<String>,
+    user_id: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO pricing_audit (scope, before, after, user_id, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(scope.key())
         .bind(before)
-        .bind(&after)
+        .bind(after)
         .bind(user_id)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     events::publish(
-        &mut tx,
+        conn,
         events::kind::PRICING_RULES_CHANGED,
         &scope.key(),
         &serde_json::json!({ "scope": scope.key() }),
     )
     .await?;
-    tx.commit().await?;
-    db.wake_outbox();
     Ok(())
 }
 
@@ -275,20 +289,7 @@ pub async fn delete_rules(db: &Db, scope: &Scope, user_id: Option<i64>) -> Resul
         return Err(AppError::NotFound(format!("rules for {}", scope.key())));
     }
     sqlx::query("DELETE FROM pricing_rules WHERE scope = $1").bind(scope.key()).execute(&mut *tx).await?;
-    sqlx::query("INSERT INTO pricing_audit (scope, before, after, user_id, created_at) VALUES ($1, $2, NULL, $3, $4)")
-        .bind(scope.key())
-        .bind(before)
-        .bind(user_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    events::publish(
-        &mut tx,
-        events::kind::PRICING_RULES_CHANGED,
-        &scope.key(),
-        &serde_json::json!({ "scope": scope.key() }),
-    )
-    .await?;
+    record_rules_change(&mut tx, scope, before, None, user_id, now_ms()).await?;
     tx.commit().await?;
     db.wake_outbox();
     Ok(())

@@ -99,13 +99,7 @@ async fn wrong_password_duplicate_email_and_weak_password_are_clear_errors() {
 async fn admin_create_prints_a_password_that_logs_in_as_admin() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let email = app::accounts::domain::Email::parse("owner@example.com").unwrap();
-        let password = app::accounts::ssr::create_admin(&app.db, &email).await.unwrap();
-        let client = shopper_client();
-        let login = app
-            .post_json(&client, "/api/v1/auth/login", json!({ "email": "owner@example.com", "password": password }))
-            .await;
-        assert_eq!(login.status(), 200);
+        let client = app.admin_client().await;
         let me: serde_json::Value = client.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
         assert_eq!(me["role"], "admin");
     }

@@ -1,18 +1,7 @@
 //! The pricing admin: only admins, rules saved and applied, preview, chart and audit log.
 
-use crate::helpers::{assert_problem, backends, shopper_client, spawn_app, TestApp};
+use crate::helpers::{assert_problem, backends, shopper_client, spawn_app};
 use serde_json::json;
-
-async fn admin_client(app: &TestApp) -> reqwest::Client {
-    let email = app::accounts::domain::Email::parse("owner@example.com").unwrap();
-    let password = app::accounts::ssr::create_admin(&app.db, &email).await.unwrap();
-    let client = shopper_client();
-    let login = app
-        .post_json(&client, "/api/v1/auth/login", json!({ "email": "owner@example.com", "password": password }))
-        .await;
-    assert_eq!(login.status(), 200);
-    client
-}
 
 #[tokio::test]
 async fn only_admins_reach_the_pricing_admin() {
@@ -38,7 +27,7 @@ async fn an_admin_saves_rules_that_reprice_the_scope_and_are_audited() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         app.settle().await;
-        let admin = admin_client(&app).await;
+        let admin = app.admin_client().await;
         let mut rules = serde_json::to_value(app::pricing::domain::RuleSet::default()).unwrap();
         rules["high_stock_discount_bp"] = json!(1000);
         let saved = admin.put(app.url("/api/v1/admin/pricing/rules/category:tea")).json(&rules).send().await.unwrap();

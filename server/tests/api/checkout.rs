@@ -77,6 +77,17 @@ async fn checkout_charges_the_seen_total_or_refuses_with_409_and_the_new_total()
 async fn fifty_concurrent_checkouts_of_the_last_five_units_sell_exactly_five() {
     for backend in backends() {
         let app = std::sync::Arc::new(spawn_app(backend).await);
+        // Fixed price for this product: otherwise the first sales (stock 5 → 4) would raise it
+        // by the scarcity rule and later buyers would rightly get 409 "price changed", which is
+        // a different invariant (tested in pricing.rs).
+        let fixed = app::pricing::domain::RuleSet {
+            low_stock_markup_bp: 0,
+            high_stock_discount_bp: 0,
+            ..app::pricing::domain::RuleSet::default()
+        };
+        let scope = app::pricing::ssr::Scope::Product("GFT-007".into());
+        app::pricing::ssr::save_rules(&app.db, &scope, &fixed, None).await.unwrap();
+        app.settle().await;
         let mut shoppers = Vec::new();
         for _ in 0..50 {
             let client = shopper_client();

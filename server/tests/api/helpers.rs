@@ -125,6 +125,22 @@ impl TestApp {
         email
     }
 
+    /// Creates the shop owner with `mercato admin create`'s code path and logs in as them.
+    pub async fn admin_client(&self) -> reqwest::Client {
+        let email = app::accounts::domain::Email::parse("owner@example.com").expect("email");
+        let password = app::accounts::ssr::create_admin(&self.db, &email).await.expect("create admin");
+        let client = shopper_client();
+        let login = self
+            .post_json(
+                &client,
+                "/api/v1/auth/login",
+                serde_json::json!({ "email": "owner@example.com", "password": password }),
+            )
+            .await;
+        assert_eq!(login.status(), 200);
+        client
+    }
+
     pub async fn add_to_cart(&self, client: &reqwest::Client, sku: &str, quantity: i64) -> reqwest::Response {
         self.post_json(client, "/api/v1/cart/items", serde_json::json!({ "sku": sku, "quantity": quantity })).await
     }

@@ -49,6 +49,11 @@ async fn four_workers_on_separate_pools_apply_each_event_exactly_once() {
     for backend in backends() {
         let (db, database) = fresh_db(backend).await;
         publish_views(&db, 400).await;
+        // And 100 stock changes for the pricing consumer, which publishes `price_changed`.
+        let sku = app::shared::Sku::parse("MUG-001").unwrap();
+        for i in 0..100 {
+            app::catalog::ssr::set_stock(&db, &sku, if i % 2 == 0 { 2 } else { 40 }).await.unwrap();
+        }
         let mut tasks = Vec::new();
         for _ in 0..4 {
             // Separate pools stand in for separate app servers.
@@ -60,8 +65,32 @@ async fn four_workers_on_separate_pools_apply_each_event_exactly_once() {
             n_applied_total += task.await.unwrap();
         }
         assert_eq!(views_of(&db, "COF-001").await, 400, "{backend:?}");
-        assert_eq!(n_applied_total, 400, "{backend:?}: each delivery applied by exactly one worker");
+        assert_eq!(n_applied_total, 500, "{backend:?}: each delivery applied by exactly one worker");
         assert_eq!(worker::pending(&db).await.unwrap(), 0);
+        let not_once: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_deliveries WHERE attempts <> 1")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(not_once, 0, "{backend:?}: no delivery applied twice");
+        // Whatever order the workers took the stock changes in, the price follows the last
+        // stock (40: base price), and every change was recorded once.
+        let (price, base): (i64, i64) =
+            sqlx::query_as("SELECT price_cents, base_cents FROM products WHERE sku = 'MUG-001'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(price, base, "{backend:?}");
+        let n_changes: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM domain_events WHERE kind = 'price_changed' AND aggregate = 'MUG-001'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        let n_history: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM price_history WHERE sku = 'MUG-001'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n_history, n_changes + 1, "{backend:?}: one history row per change, plus the opening price");
     }
 }
 
