@@ -22,6 +22,9 @@ pub struct Db {
     /// Wakes the outbox worker right after a commit that published events, so delivery
     /// latency is not bounded below by the polling interval.
     outbox_wakeup: Arc<Notify>,
+    /// Wakes this server's readers of the event log (the live price stream) right after the
+    /// worker applied a delivery, instead of at their next poll.
+    applied_wakeup: Arc<Notify>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -62,7 +65,7 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        Ok(Db { pool, backend, outbox_wakeup: Arc::new(Notify::new()) })
+        Ok(Db { pool, backend, outbox_wakeup: Arc::new(Notify::new()), applied_wakeup: Arc::new(Notify::new()) })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -108,6 +111,14 @@ impl Db {
 
     pub fn outbox_wakeup(&self) -> Arc<Notify> {
         self.outbox_wakeup.clone()
+    }
+
+    pub fn wake_event_readers(&self) {
+        self.applied_wakeup.notify_waiters();
+    }
+
+    pub fn applied_wakeup(&self) -> Arc<Notify> {
+        self.applied_wakeup.clone()
     }
 
     pub async fn close(&self) {

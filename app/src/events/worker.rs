@@ -92,6 +92,7 @@ pub async fn deliver_one(db: &Db) -> Result<bool, sqlx::Error> {
             .await?;
             if marked.rows_affected() == 1 {
                 tx.commit().await?;
+                db.wake_event_readers();
                 metrics::counter!("mercato_events_applied_total", "consumer" => consumer).increment(1);
             } else {
                 // Someone else applied it between our read and our write: undo our effect.

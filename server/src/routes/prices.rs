@@ -27,7 +27,12 @@ pub fn new_feed() -> PriceFeed {
 /// Follows the event log until `stop` turns true.
 pub async fn run_tailer(db: Db, feed: PriceFeed, mut stop: watch::Receiver<bool>) {
     let mut last_id = last_event_id(&db).await.unwrap_or(0);
+    let applied = db.applied_wakeup();
     loop {
+        // Registered before the query, so a delivery applied while it runs is not missed.
+        let woken = applied.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
         match price_changes_since(&db, last_id, 500).await {
             Ok(changes) => {
                 for (id, change) in changes {
@@ -38,8 +43,11 @@ pub async fn run_tailer(db: Db, feed: PriceFeed, mut stop: watch::Receiver<bool>
             }
             Err(error) => tracing::warn!(%error, "price tailer query failed"),
         }
+        // Woken at once when this server applied a delivery; the interval catches changes
+        // applied by other servers.
         tokio::select! {
             _ = stop.wait_for(|stopped| *stopped) => break,
+            _ = &mut woken => {},
             _ = tokio::time::sleep(TAIL_INTERVAL) => {},
         }
     }
