@@ -12,6 +12,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Adds `Secure` to cookies (set `MERCATO_SECURE_COOKIES=true` behind HTTPS).
     pub secure_cookies: bool,
+    /// Product views on their way to the outbox (written in batches).
+    pub views: crate::catalog::ssr::ViewBuffer,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -29,6 +29,7 @@ pub struct Application {
     db: Db,
     port: u16,
     prices: crate::routes::prices::PriceFeed,
+    views: tokio::sync::mpsc::Receiver<(String, String)>,
     /// Flips to true when shutdown starts: workers stop and long-lived streams end, so
     /// in-flight requests can finish and the server can exit.
     shutdown: watch::Sender<bool>,
@@ -78,7 +79,8 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(listener.local_addr()?)
             .build();
-        let app_state = AppState { db: db.clone(), leptos_options, secure_cookies: settings.secure_cookies };
+        let (views, views_receiver) = app::catalog::ssr::ViewBuffer::new();
+        let app_state = AppState { db: db.clone(), leptos_options, secure_cookies: settings.secure_cookies, views };
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);
         let api_state = ApiState {
@@ -88,7 +90,7 @@ impl Application {
             prices: prices.clone(),
             shutdown: shutdown_rx,
         };
-        Ok(Application { listener, router: router(api_state), db, port, prices, shutdown })
+        Ok(Application { listener, router: router(api_state), db, port, prices, views: views_receiver, shutdown })
     }
 
     pub fn port(&self) -> u16 {
@@ -116,6 +118,7 @@ impl Application {
             })
             .await;
         });
+        let view_flusher = tokio::spawn(app::catalog::ssr::run_view_flusher(self.db.clone(), self.views));
         let tailer = tokio::spawn(crate::routes::prices::run_tailer(self.db.clone(), self.prices.clone(), stop_rx));
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
         let result = axum::serve(self.listener, self.router)
@@ -129,6 +132,9 @@ impl Application {
             })
             .await;
         let _ = stop_tx.send(true);
+        // The router (and with it every view sender) is gone once serving stopped, so the
+        // flusher writes what is queued and ends; bounded in case a sender lingers.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), view_flusher).await;
         let _ = worker.await;
         let _ = tailer.await;
         self.db.close().await;

@@ -60,6 +60,6 @@ pub async fn get_product_page(sku: String) -> Result<Product, AppError> {
     let identity = crate::state::identity().await?;
     let sku = crate::shared::Sku::parse(&sku).map_err(|_| AppError::NotFound(format!("product '{sku}'")))?;
     let product = super::ssr::get_product(&state.db, &sku).await?;
-    super::ssr::record_view(&state.db, &sku, &identity.visitor_id).await?;
+    state.views.record(&sku, &identity.visitor_id);
     Ok(product)
 }

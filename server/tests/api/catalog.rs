@@ -139,3 +139,27 @@ async fn a_visitor_with_a_cart_is_marked_so_pages_show_their_cart() {
         removed.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).collect();
     assert!(cookies.iter().any(|c| c.starts_with("mercato_cart=;")), "{cookies:?}");
 }
+
+#[tokio::test]
+async fn product_page_views_are_counted_once_each() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        for _ in 0..3 {
+            assert_eq!(app.get("/products/TEA-002").await.status(), 200);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let views = app.count("SELECT COALESCE(MAX(views), 0) FROM product_stats WHERE sku = 'TEA-002'").await;
+            if views == 3 {
+                break;
+            }
+            assert!(views < 3, "{backend:?}: counted twice");
+            assert!(std::time::Instant::now() < deadline, "{backend:?}: views not recorded");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let events = app
+            .count("SELECT COUNT(*) FROM domain_events WHERE kind = 'product_viewed' AND aggregate = 'TEA-002'")
+            .await;
+        assert_eq!(events, 3);
+    }
+}
