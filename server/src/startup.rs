@@ -210,7 +210,7 @@ pub fn router(api_state: ApiState) -> Router {
     operations
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
-            crate::routes::page_cache::PageCache::default(),
+            crate::routes::page_cache::PageCache::new(api_state.app.views.clone()),
             crate::routes::page_cache::serve_cached,
         ))
         .layer(axum::middleware::from_fn_with_state(api_state.clone(), mw::identity))

@@ -1,7 +1,7 @@
 //! A short-lived cache of rendered pages that are the same for every anonymous visitor.
 //!
-//! **Rationale:** the home, category and search pages of a logged-out visitor with an empty
-//! cart depend only on the catalog. Rendering them (database reads plus Leptos SSR) for every
+//! **Rationale:** the home, category, search and product pages of a logged-out visitor with an
+//! empty cart depend only on the catalog. Rendering them (database reads plus Leptos SSR) for every
 //! request costs two orders of magnitude more than sending bytes; caching them for a second
 //! makes the shop's busiest pages cheap without changing what anyone sees. Everything personal
 //! bypasses the cache: a session, a cart, any page that is not a plain catalog view.
@@ -38,12 +38,18 @@ struct Entry {
     content_type: HeaderValue,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct PageCache {
     entries: Arc<RwLock<HashMap<String, Arc<Entry>>>>,
+    /// A product page served from the cache is still a product view.
+    views: app::catalog::ssr::ViewBuffer,
 }
 
 impl PageCache {
+    pub fn new(views: app::catalog::ssr::ViewBuffer) -> PageCache {
+        PageCache { entries: Arc::default(), views }
+    }
+
     /// Forgets every page (after a catalog change that must show at once).
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
@@ -58,7 +64,8 @@ fn cache_key(request: &Request) -> Option<String> {
         return None;
     }
     let path = request.uri().path();
-    let cacheable_path = path == "/" || path == "/search" || path.starts_with("/category/");
+    let cacheable_path =
+        path == "/" || path == "/search" || path.starts_with("/category/") || path.starts_with("/products/");
     if !cacheable_path {
         return None;
     }
@@ -68,6 +75,20 @@ fn cache_key(request: &Request) -> Option<String> {
     // A visitor's experiment assignment changes the page; it is part of the key.
     let assignment = cookie(request, "mercato_ab").unwrap_or_default();
     Some(format!("{}|{assignment}", request.uri()))
+}
+
+/// On a cache hit the page's server function does not run, so the view it would have
+/// recorded is recorded here (exactly one per request either way).
+fn record_product_view(cache: &PageCache, request: &Request) {
+    let Some(raw_sku) = request.uri().path().strip_prefix("/products/") else {
+        return;
+    };
+    let (Ok(sku), Some(identity)) =
+        (app::shared::Sku::parse(raw_sku), request.extensions().get::<app::accounts::ssr::Identity>())
+    else {
+        return;
+    };
+    cache.views.record(&sku, &identity.visitor_id);
 }
 
 fn split_at_nonce(body: &Bytes, nonce: &str) -> Vec<Bytes> {
@@ -110,6 +131,7 @@ pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next
     if let Some(entry) = cache.entries.read().ok().and_then(|entries| entries.get(&key).cloned()) {
         if entry.stored_at.elapsed() < TTL {
             metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
+            record_product_view(&cache, &request);
             return assemble(&entry, &nonce);
         }
     }
