@@ -15,6 +15,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// ` FOR UPDATE` on PostgreSQL, empty on SQLite (whose write transaction already
+    /// excludes every other writer).
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
@@ -89,13 +100,9 @@ impl Db {
         }
     }
 
-    /// ` FOR UPDATE` on PostgreSQL, empty on SQLite (whose write transaction already
-    /// excludes every other writer).
+    /// See [`Backend::for_update`].
     pub fn for_update(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE",
-        }
+        self.backend.for_update()
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {

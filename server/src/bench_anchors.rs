@@ -86,27 +86,8 @@ pub async fn run(addr: SocketAddr) -> anyhow::Result<()> {
         .site_addr(listener.local_addr()?)
         .build();
     tracing::info!("bench anchors on http://{}/bare and /leptos", listener.local_addr()?);
-    axum::serve(listener, router(options)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router(options)).with_graceful_shutdown(crate::startup::shutdown_signal()).await?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        let kind = tokio::signal::unix::SignalKind::terminate();
-        if let Ok(mut signal) = tokio::signal::unix::signal(kind) {
-            signal.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
 }
 
 #[cfg(test)]

@@ -9,20 +9,12 @@ use crate::accounts::domain::SessionInfo;
 use crate::shared::AppError;
 use leptos::prelude::*;
 
-#[cfg(feature = "ssr")]
-fn owner_of(identity: &crate::accounts::ssr::Identity) -> super::ssr::CartOwner {
-    match &identity.user {
-        Some(user) => super::ssr::CartOwner::User(user.id),
-        None => super::ssr::CartOwner::Visitor(identity.visitor_id.clone()),
-    }
-}
-
 /// Who is logged in and how many items are in the cart (the header).
 #[server(prefix = "/rpc")]
 pub async fn get_session_info() -> Result<SessionInfo, AppError> {
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
-    let cart_count = super::ssr::cart_count(&state.db, &owner_of(&identity)).await?;
+    let cart_count = super::ssr::cart_count(&state.db, &super::ssr::CartOwner::of(&identity)).await?;
     Ok(SessionInfo { user: identity.user, cart_count })
 }
 
@@ -30,7 +22,7 @@ pub async fn get_session_info() -> Result<SessionInfo, AppError> {
 pub async fn get_cart() -> Result<Cart, AppError> {
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
-    super::ssr::get_cart(&state.db, &owner_of(&identity)).await
+    super::ssr::get_cart(&state.db, &super::ssr::CartOwner::of(&identity)).await
 }
 
 /// Adds to the cart. A refusal the shopper can act on (sold out, too many) is not an error
@@ -50,7 +42,7 @@ pub async fn add_to_cart(sku: String, quantity: Option<String>) -> Result<(), Ap
             return Ok(());
         }
     };
-    match super::ssr::add_item(&state.db, &owner_of(&identity), &sku, quantity).await {
+    match super::ssr::add_item(&state.db, &super::ssr::CartOwner::of(&identity), &sku, quantity).await {
         Ok(_) => Ok(()),
         Err(AppError::Conflict(message)) if message.contains("out of stock") => {
             back(CartNotice::OutOfStock);
@@ -73,7 +65,7 @@ pub async fn remove_from_cart(sku: String) -> Result<(), AppError> {
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
     let sku = crate::shared::Sku::parse(&sku).map_err(|message| AppError::invalid("sku", message))?;
-    super::ssr::remove_item(&state.db, &owner_of(&identity), &sku).await?;
+    super::ssr::remove_item(&state.db, &super::ssr::CartOwner::of(&identity), &sku).await?;
     Ok(())
 }
 

@@ -15,6 +15,14 @@ pub enum CartOwner {
 }
 
 impl CartOwner {
+    /// The cart a request works on: the user's when logged in, else the visitor's.
+    pub fn of(identity: &crate::accounts::ssr::Identity) -> CartOwner {
+        match &identity.user {
+            Some(user) => CartOwner::User(user.id),
+            None => CartOwner::Visitor(identity.visitor_id.clone()),
+        }
+    }
+
     fn key(&self) -> String {
         match self {
             CartOwner::Visitor(visitor_id) => format!("v:{visitor_id}"),

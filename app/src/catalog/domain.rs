@@ -29,6 +29,18 @@ impl PriceView {
     }
 }
 
+/// One `price` event of the live price stream (`/api/v1/prices/stream`): the product's new
+/// price block and its SKU. The server writes it, the browser reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivePrice {
+    pub sku: String,
+    pub amount_cents: i64,
+    pub base_cents: i64,
+    pub currency: String,
+    pub lowest_30d_cents: Option<i64>,
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub sku: String,

@@ -21,15 +21,17 @@ pub struct PricedProduct {
     pub price_cents: i64,
 }
 
+/// One point of a product's price history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PricePointView {
+pub struct PricePoint {
     pub price_cents: i64,
     pub reason: String,
     pub created_at: i64,
 }
 
+/// One row of the pricing audit log, with who made the change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditView {
+pub struct AuditEntry {
     pub scope: String,
     pub who: Option<String>,
     pub created_at: i64,
@@ -49,8 +51,8 @@ pub struct PricingAdmin {
     pub products: Vec<PricedProduct>,
     /// The product whose history and preview are shown.
     pub sample: Option<PricedProduct>,
-    pub history: Vec<PricePointView>,
-    pub audit: Vec<AuditView>,
+    pub history: Vec<PricePoint>,
+    pub audit: Vec<AuditEntry>,
 }
 
 #[server(prefix = "/rpc")]
@@ -96,18 +98,10 @@ pub async fn get_pricing_admin(scope: Option<String>, sku: Option<String>) -> Re
         _ => products.first().cloned(),
     });
     let history = match &sample {
-        Some(product) => pricing::price_history(&state.db, &product.sku, 200)
-            .await?
-            .into_iter()
-            .map(|p| PricePointView { price_cents: p.price_cents, reason: p.reason, created_at: p.created_at })
-            .collect(),
+        Some(product) => pricing::price_history(&state.db, &product.sku, 200).await?,
         None => Vec::new(),
     };
-    let audit = pricing::audit_log(&state.db, 20)
-        .await?
-        .into_iter()
-        .map(|a| AuditView { scope: a.scope, who: a.who, created_at: a.created_at, before: a.before, after: a.after })
-        .collect();
+    let audit = pricing::audit_log(&state.db, 20).await?;
     Ok(PricingAdmin { scope: scope.key(), rules, is_override, categories, products, sample, history, audit })
 }
 

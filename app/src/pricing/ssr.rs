@@ -1,5 +1,6 @@
 //! Pricing storage and the pricing consumer (server only).
 
+use super::api::{AuditEntry, PricePoint};
 use super::domain::{quote, PriceInputs, RuleSet};
 use crate::db::{Backend, Db};
 use crate::events::{self, Event};
@@ -108,7 +109,7 @@ pub async fn reprice(
     backend: Backend,
     sku: &str,
 ) -> Result<Option<PriceChanged>, sqlx::Error> {
-    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let lock = backend.for_update();
     let Some(row) = sqlx::query(&format!(
         "SELECT base_cents, cost_cents, stock, price_cents, price_reason, category_slug, reference_30d_cents \
          FROM products WHERE sku = $1{lock}"
@@ -295,14 +296,6 @@ pub async fn delete_rules(db: &Db, scope: &Scope, user_id: Option<i64>) -> Resul
     Ok(())
 }
 
-/// One point of a product's price history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PricePoint {
-    pub price_cents: i64,
-    pub reason: String,
-    pub created_at: i64,
-}
-
 pub async fn price_history(db: &Db, sku: &str, limit: i64) -> Result<Vec<PricePoint>, AppError> {
     let rows = sqlx::query(
         "SELECT price_cents, reason, created_at FROM price_history WHERE sku = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
@@ -347,16 +340,6 @@ pub async fn price_changes_since(db: &Db, after_id: i64, limit: i64) -> Result<V
 pub async fn last_event_id(db: &Db) -> Result<i64, sqlx::Error> {
     let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM domain_events").fetch_one(db.pool()).await?;
     Ok(id.unwrap_or(0))
-}
-
-/// One row of the pricing audit log, with who made the change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub scope: String,
-    pub who: Option<String>,
-    pub created_at: i64,
-    pub before: Option<RuleSet>,
-    pub after: Option<RuleSet>,
 }
 
 pub async fn audit_log(db: &Db, limit: i64) -> Result<Vec<AuditEntry>, AppError> {

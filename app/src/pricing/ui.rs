@@ -4,23 +4,10 @@
 
 use crate::catalog::domain::PriceView;
 use leptos::prelude::*;
-#[cfg(feature = "hydrate")]
-use serde::Deserialize;
 use std::collections::HashMap;
 
 #[derive(Clone, Copy)]
 pub struct LivePrices(pub RwSignal<HashMap<String, PriceView>>);
-
-/// One `price` event of the stream.
-#[cfg(feature = "hydrate")]
-#[derive(Deserialize)]
-struct LivePrice {
-    sku: String,
-    amount_cents: i64,
-    base_cents: i64,
-    lowest_30d_cents: Option<i64>,
-    reason: String,
-}
 
 pub fn provide_live_prices() {
     let prices = LivePrices(RwSignal::new(HashMap::new()));
@@ -39,7 +26,7 @@ fn connect(prices: LivePrices) {
         let Some(data) = event.data().as_string() else {
             return;
         };
-        if let Ok(live) = serde_json::from_str::<LivePrice>(&data) {
+        if let Ok(live) = serde_json::from_str::<crate::catalog::domain::LivePrice>(&data) {
             let view = PriceView::new(live.amount_cents, live.base_cents, live.lowest_30d_cents, live.reason);
             prices.0.update(|map| {
                 map.insert(live.sku, view);
@@ -314,7 +301,7 @@ pub fn format_time(epoch_ms: i64) -> String {
 
 /// A step chart of a product's price over time (SVG; no script, no library).
 #[component]
-pub fn PriceHistoryChart(points: Vec<super::api::PricePointView>) -> impl IntoView {
+pub fn PriceHistoryChart(points: Vec<super::api::PricePoint>) -> impl IntoView {
     use crate::shared::Money;
     const WIDTH: i64 = 640;
     const HEIGHT: i64 = 220;

@@ -54,13 +54,6 @@ fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
     })
 }
 
-fn owner_of(identity: &Identity) -> CartOwner {
-    match &identity.user {
-        Some(user) => CartOwner::User(user.id),
-        None => CartOwner::Visitor(identity.visitor_id.clone()),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 pub struct ProductQuery {
     category: Option<String>,
@@ -128,7 +121,7 @@ async fn get_cart(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
 ) -> Result<Json<Cart>, ApiError> {
-    Ok(Json(carts::get_cart(&state.app.db, &owner_of(&identity)).await?))
+    Ok(Json(carts::get_cart(&state.app.db, &CartOwner::of(&identity)).await?))
 }
 
 #[derive(Deserialize)]
@@ -142,7 +135,7 @@ async fn add_cart_item(
     Extension(identity): Extension<Identity>,
     ApiJson(body): ApiJson<AddCartItem>,
 ) -> Result<Json<Cart>, ApiError> {
-    Ok(Json(carts::add_item(&state.app.db, &owner_of(&identity), &body.sku, body.quantity).await?))
+    Ok(Json(carts::add_item(&state.app.db, &CartOwner::of(&identity), &body.sku, body.quantity).await?))
 }
 
 async fn remove_cart_item(
@@ -151,7 +144,7 @@ async fn remove_cart_item(
     Path(sku): Path<String>,
 ) -> Result<Json<Cart>, ApiError> {
     let sku = parse_sku(&sku)?;
-    Ok(Json(carts::remove_item(&state.app.db, &owner_of(&identity), &sku).await?))
+    Ok(Json(carts::remove_item(&state.app.db, &CartOwner::of(&identity), &sku).await?))
 }
 
 #[derive(Deserialize)]

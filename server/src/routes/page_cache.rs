@@ -49,13 +49,6 @@ impl PageCache {
     pub fn new(views: app::catalog::ssr::ViewBuffer) -> PageCache {
         PageCache { entries: Arc::default(), views }
     }
-
-    /// Forgets every page (after a catalog change that must show at once).
-    pub fn clear(&self) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.clear();
-        }
-    }
 }
 
 /// Whether this request may be answered from (and stored in) the cache.

@@ -55,15 +55,15 @@ pub async fn run_tailer(db: Db, feed: PriceFeed, mut stop: watch::Receiver<bool>
 
 /// The JSON of one SSE `price` event: the product's new price block plus its SKU.
 fn event_json(change: &PriceChanged) -> String {
-    serde_json::json!({
-        "sku": change.sku,
-        "amount_cents": change.amount_cents,
-        "base_cents": change.base_cents,
-        "currency": app::shared::money::CURRENCY,
-        "lowest_30d_cents": change.lowest_30d_cents,
-        "reason": change.reason,
-    })
-    .to_string()
+    let live = app::catalog::domain::LivePrice {
+        sku: change.sku.clone(),
+        amount_cents: change.amount_cents,
+        base_cents: change.base_cents,
+        currency: app::shared::money::CURRENCY.to_string(),
+        lowest_30d_cents: change.lowest_30d_cents,
+        reason: change.reason.clone(),
+    };
+    serde_json::to_string(&live).unwrap_or_default()
 }
 
 pub async fn stream(State(state): State<ApiState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
