@@ -4,10 +4,14 @@ target/bench/<name>.json with exactly the keys name, value, unit, anchor, ratio,
 a table on stdout (PASS / MISS against the goal, "-" when a figure has no goal).
 
 Inputs (tab-separated, written by run.sh):
-  samples: subject, round, req/s   (subjects: bare, leptos, home, product)
+  samples: subject, round, req/s   (subjects: bare, leptos, home, home_on, home_off, product;
+           home_on / home_off: / for a returning visitor with its mercato_ab cookie, on the
+           app and on a second instance with MERCATO_EXPERIMENTS=off)
   sizes:   file, raw bytes, gzip -9 bytes, brotli -q 11 bytes
-and, from bench/prices.py, one JSON file:
-  prices:  {"latency": {...raw samples...}, "throughput": {...}}
+and JSON files:
+  prices:  from bench/prices.py, {"latency": {...raw samples...}, "throughput": {...}}
+  assign:  from `mercato bench-assign`, {"fresh_ns", "sticky_ns", "request_ns", "n", "runs",
+           "distribution": {variant: count}, "distribution_ids", "outside", "weights"}
 Each input is optional (`bench/run.sh prices` passes only --prices); only the figures of
 the inputs given are written.
 """
@@ -27,6 +31,11 @@ LEPTOS = "minimal Leptos SSR page (/leptos, same run)"
 MINIMAL_WASM = {"raw": 368 * KB, "gzip": 155 * KB, "brotli": 127 * KB}
 WASM_GOAL_BROTLI = 250 * KB  # wasm + js, brotli -q 11
 PRICE_LATENCY_GOAL_MS = 1000  # p95, inventory PUT -> SSE price event
+EXPERIMENTS_OFF = "/ with MERCATO_EXPERIMENTS=off, same cookies (second instance, same run)"
+EXPERIMENTS_GOAL = ">= 0.95"  # req/s of / with experiments on / off
+ASSIGN_GOAL_NS = 1000  # per request: parse the cookie, assign, decide the hero, serialise
+# chi-square with 2 degrees of freedom (three variants): 95% quantile.
+CHI2_95_DF2 = 5.991
 PUT_ANCHOR = "PUT /api/v1/inventory response time, same percentile (same run)"
 INGEST_ANCHOR = "inventory PUT ingest rate, PUTs answered per second (same run)"
 
@@ -88,6 +97,16 @@ def throughput_figures(samples, load, rounds):
     ]
     if len(series.get("product", [])) == rounds:
         figs.append(figure("ssr_product_rps", rps("product"), rps_unit, BARE, median_ratio("product", "bare")))
+    if len(series.get("home_on", [])) == rounds and len(series.get("home_off", [])) == rounds:
+        cookies = "returning visitor, mercato_vid + mercato_ab cookies"
+        figs += [
+            figure("ssr_home_experiments_on_rps", rps("home_on"), f"{rps_unit}, {cookies}", EXPERIMENTS_OFF,
+                   median_ratio("home_on", "home_off")),
+            figure("ssr_home_experiments_off_rps", rps("home_off"), f"{rps_unit}, {cookies}, MERCATO_EXPERIMENTS=off",
+                   BARE, median_ratio("home_off", "bare")),
+            figure("ssr_home_experiments_ratio", median_ratio("home_on", "home_off"), f"{ratio_unit}, {cookies}",
+                   EXPERIMENTS_OFF, median_ratio("home_on", "home_off"), EXPERIMENTS_GOAL),
+        ]
     return figs, series
 
 
@@ -149,6 +168,29 @@ def price_figures(prices):
     return figs, samples, put
 
 
+def assign_figures(assign):
+    n, runs = assign["n"], assign["runs"]
+    how = f"median of {runs} runs over {n:,} visitor ids"
+    figs = [
+        figure("assign_ns_per_call", assign["request_ns"],
+               f"ns/request (parse mercato_ab, assign, decide hero, to_json), {how}",
+               goal=f"<= {ASSIGN_GOAL_NS} ns"),
+        figure("assign_fresh_ns_per_call", assign["fresh_ns"],
+               f"ns/call, Experiment::decide, no sticky variant (hash), {how}"),
+        figure("assign_sticky_ns_per_call", assign["sticky_ns"],
+               f"ns/call, Experiment::decide, sticky variant, {how}"),
+    ]
+    # How evenly the hash splits visitors, against the experiment's weights.
+    counts, weights = assign["distribution"], assign["weights"]
+    total = assign["distribution_ids"]
+    chi2 = sum((counts[k] - total * w) ** 2 / (total * w) for k, w in weights.items() if w > 0)
+    split = ", ".join(f"{k} {counts[k]:,}" for k in weights)
+    figs.append(figure("assign_split_chi2", round(chi2, 3),
+                       f"chi-square, {total:,} visitor ids over the hero's weights ({split}; "
+                       f"{assign['outside']} outside), df {len(weights) - 1}, 95% quantile {CHI2_95_DF2}"))
+    return figs
+
+
 def fmt_value(value):
     if isinstance(value, int):
         return f"{value:,}"
@@ -162,6 +204,7 @@ def main():
     parser.add_argument("--samples")
     parser.add_argument("--sizes")
     parser.add_argument("--prices")
+    parser.add_argument("--assign")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -169,10 +212,10 @@ def main():
     args = parser.parse_args()
     if args.samples and (not args.load or not args.rounds):
         parser.error("--samples needs --load and --rounds")
-    if not (args.samples or args.sizes or args.prices):
-        parser.error("nothing to report: give --samples, --sizes and/or --prices")
+    if not (args.samples or args.sizes or args.prices or args.assign):
+        parser.error("nothing to report: give --samples, --sizes, --prices and/or --assign")
 
-    figs, series, per_file, prices = [], {}, {}, None
+    figs, series, per_file, prices, assign = [], {}, {}, None, None
     if args.samples:
         ssr, series = throughput_figures(read_tsv(args.samples), args.load, args.rounds)
         figs += ssr
@@ -184,6 +227,10 @@ def main():
             prices = json.load(f)
         pricing, latency_ms, put_ms = price_figures(prices)
         figs += pricing
+    if args.assign:
+        with open(args.assign, encoding="utf-8") as f:
+            assign = json.load(f)
+        figs += assign_figures(assign)
 
     os.makedirs(args.out, exist_ok=True)
     for fig in figs:
@@ -193,11 +240,12 @@ def main():
             f.write("\n")
 
     labels = {"bare": "/bare (anchor)", "leptos": "/leptos (anchor)", "home": "/ (Mercato)",
+              "home_on": "/ + mercato_ab, experiments on", "home_off": "/ + mercato_ab, experiments off",
               "product": f"{args.product_path} (Mercato)"}
     print()
     if series:
         print(f"SSR throughput, req/s per round ({args.load})")
-        for subject in ("bare", "leptos", "home", "product"):
+        for subject in ("bare", "leptos", "home", "home_on", "home_off", "product"):
             if subject in series:
                 rounds = "  ".join(f"{v:>10,.0f}" for v in series[subject])
                 print(f"  {labels[subject]:<32} {rounds}   median {statistics.median(series[subject]):>10,.0f}")
@@ -219,6 +267,15 @@ def main():
         print(f"  {thr['ok']:,} of {thr['puts']:,} PUTs accepted on {thr['concurrency']} connections in "
               f"{thr['put_seconds']:.2f} s; pricing consumer applied {thr['applied']:,} events by "
               f"{thr['seconds']:.2f} s after the first PUT; {thr['price_events_streamed']:,} price events streamed")
+        print()
+    if assign:
+        print(f"Experiment assignment, ns per call (median of {assign['runs']} runs over {assign['n']:,} visitor ids)")
+        print(f"  fresh (hash) {assign['fresh_ns']:>8,.1f}   sticky {assign['sticky_ns']:>8,.1f}   "
+              f"per request {assign['request_ns']:>8,.1f}")
+        print(f"  {assign['distribution_ids']:,} visitor ids over the hero's variants: "
+              + ", ".join(f"{k} {v:,} ({v / assign['distribution_ids']:.2%}, weight {assign['weights'][k]:.2%})"
+                          for k, v in assign["distribution"].items())
+              + f", outside {assign['outside']}")
         print()
 
     header = ("name", "value", "unit", "ratio", "goal", "result")

@@ -6,6 +6,10 @@
 #   the same binary (`mercato bench-anchors`: a bare axum handler and a minimal Leptos SSR
 #   page) and against the real app's `/` and a product page, three interleaved rounds;
 #   medians of req/s and of the per-round ratios.
+# - Experiments: `/` for a returning visitor (visitor and `mercato_ab` cookies) on the app and
+#   on a second instance with MERCATO_EXPERIMENTS=off, in the same rounds; the ratio of their
+#   req/s is what A/B assignment costs the page. `mercato bench-assign` times the assignment
+#   itself (ns per call) and reports how 30,000 visitor ids split over the hero's variants.
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
 # - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
@@ -13,7 +17,7 @@
 #   stock events the pricing consumer applies per second after 2,000 PUTs on 8 connections.
 #
 # Writes target/bench/<name>.json ({"name", "value", "unit", "anchor", "ratio", "goal"})
-# and prints a table. Everything runs on 127.0.0.1; the run takes about five minutes.
+# and prints a table. Everything runs on 127.0.0.1; the run takes about seven minutes.
 #
 # Usage: bench/run.sh          everything
 #        bench/run.sh prices   only the dynamic-pricing figures (about two minutes)
@@ -45,6 +49,9 @@ WARMUP_SECONDS=2
 ROUNDS=3
 # A valid visitor id, so the app resolves a returning visitor instead of minting one per request.
 VISITOR_COOKIE="Cookie: mercato_vid=0123456789abcdef0123456789abcdef"
+# The same visitor, returning with the hero variant the server assigned them. One argument to
+# wrk's -H (the JSON's double quotes go through as they are, as browsers send this cookie).
+AB_COOKIE="$VISITOR_COOKIE; mercato_ab={\"hero\":\"variant_a\"}"
 PRODUCT_PATH="/products/COF-001"
 
 say() { printf '\033[1;34m--> %s\033[0m\n' "$*" >&2; }
@@ -63,6 +70,7 @@ done
 
 TMP="$(mktemp -d /tmp/mercato-bench.XXXXXX)"
 APP_PID=""
+APP_OFF_PID=""
 ANCHORS_PID=""
 PRICES_PID=""
 stop() {
@@ -74,6 +82,7 @@ stop() {
 cleanup() {
   stop "$PRICES_PID"
   stop "$APP_PID"
+  stop "$APP_OFF_PID"
   stop "$ANCHORS_PID"
   rm -rf "$TMP"
 }
@@ -82,6 +91,14 @@ trap 'exit 130' INT TERM
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# new_port TAKEN...: a free port that is none of TAKEN (ports not yet listened on may repeat).
+new_port() {
+  local port
+  port="$(free_port)"
+  while printf '%s\n' "$@" | grep -qx "$port"; do port="$(free_port)"; done
+  echo "$port"
 }
 
 # wait_for URL PID LOG: polls URL until it answers 2xx (at most 120 s).
@@ -131,7 +148,8 @@ if [ "$MODE" = prices ]; then
 fi
 
 # ---------------------------------------------------------------------------------------
-# Servers: the real app on a fresh SQLite database, and the anchors.
+# Servers: the real app on a fresh SQLite database, the same app with experiments off on a
+# fresh database of its own (seeded alike), and the anchors.
 # ---------------------------------------------------------------------------------------
 
 APP_PORT="$(free_port)"
@@ -144,8 +162,20 @@ MERCATO_ADDR="127.0.0.1:$APP_PORT" \
 APP_PID=$!
 wait_for "http://127.0.0.1:$APP_PORT/healthz" "$APP_PID" "$TMP/app.log"
 
-ANCHORS_PORT="$(free_port)"
-while [ "$ANCHORS_PORT" = "$APP_PORT" ]; do ANCHORS_PORT="$(free_port)"; done
+# Its own database: two servers on one SQLite file would contend for its write lock, which
+# is not what experiments cost.
+APP_OFF_PORT="$(new_port "$APP_PORT")"
+say "start mercato serve with MERCATO_EXPERIMENTS=off on 127.0.0.1:$APP_OFF_PORT (fresh SQLite database, demo seed)"
+MERCATO_ADDR="127.0.0.1:$APP_OFF_PORT" \
+  DATABASE_URL="sqlite://$TMP/bench-off.db?mode=rwc" \
+  MERCATO_INVENTORY_TOKEN=bench \
+  MERCATO_EXPERIMENTS=off \
+  RUST_LOG=warn \
+  "$BIN" serve >"$TMP/app-off.log" 2>&1 &
+APP_OFF_PID=$!
+wait_for "http://127.0.0.1:$APP_OFF_PORT/healthz" "$APP_OFF_PID" "$TMP/app-off.log"
+
+ANCHORS_PORT="$(new_port "$APP_PORT" "$APP_OFF_PORT")"
 say "start mercato bench-anchors on 127.0.0.1:$ANCHORS_PORT"
 RUST_LOG=warn "$BIN" bench-anchors --addr "127.0.0.1:$ANCHORS_PORT" >"$TMP/anchors.log" 2>&1 &
 ANCHORS_PID=$!
@@ -154,6 +184,7 @@ wait_for "http://127.0.0.1:$ANCHORS_PORT/bare" "$ANCHORS_PID" "$TMP/anchors.log"
 BARE_URL="http://127.0.0.1:$ANCHORS_PORT/bare"
 LEPTOS_URL="http://127.0.0.1:$ANCHORS_PORT/leptos"
 HOME_URL="http://127.0.0.1:$APP_PORT/"
+HOME_OFF_URL="http://127.0.0.1:$APP_OFF_PORT/"
 PRODUCT_URL="http://127.0.0.1:$APP_PORT$PRODUCT_PATH"
 
 check_page bare "$BARE_URL"
@@ -161,6 +192,12 @@ check_page leptos "$LEPTOS_URL"
 check_page home "$HOME_URL" "$VISITOR_COOKIE"
 check_page product "$PRODUCT_URL" "$VISITOR_COOKIE"
 grep -q 'rel="modulepreload"' "$TMP/leptos.html" || die "/leptos has no hydration scripts"
+# The on/off ratio means something only if the cookie's variant is served with experiments
+# on and the control with them off.
+check_page home_on "$HOME_URL" "$AB_COOKIE"
+check_page home_off "$HOME_OFF_URL" "$AB_COOKIE"
+grep -q 'data-variant="variant_a"' "$TMP/home_on.html" || die "/ does not serve the hero variant of the mercato_ab cookie"
+grep -q 'data-variant="control"' "$TMP/home_off.html" || die "/ with MERCATO_EXPERIMENTS=off does not serve the control hero"
 
 # ---------------------------------------------------------------------------------------
 # Sizes: the wasm, JS and CSS that `/` makes the browser download (read from the page's
@@ -221,21 +258,47 @@ for round in $(seq 1 "$ROUNDS"); do
   measure bare "$round" "$BARE_URL"
   measure leptos "$round" "$LEPTOS_URL"
   measure home "$round" "$HOME_URL" "$VISITOR_COOKIE"
+  # On and off back to back, their order alternating between rounds so that neither always
+  # runs in the other's wake.
+  if [ $((round % 2)) = 1 ]; then
+    measure home_on "$round" "$HOME_URL" "$AB_COOKIE"
+    measure home_off "$round" "$HOME_OFF_URL" "$AB_COOKIE"
+  else
+    measure home_off "$round" "$HOME_OFF_URL" "$AB_COOKIE"
+    measure home_on "$round" "$HOME_URL" "$AB_COOKIE"
+  fi
   measure product "$round" "$PRODUCT_URL" "$VISITOR_COOKIE"
 done
 
-# The app must still be healthy after the load (no crash, no pool exhaustion).
-curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/healthz" || die "the app is unhealthy after the load"
-if grep -qE 'panicked|ERROR' "$TMP/app.log"; then
-  say "warning: the app logged errors during the run:"
-  grep -E 'panicked|ERROR' "$TMP/app.log" | tail -5 >&2
-fi
+# check_healthy PORT NAME: the app must still be healthy after the load (no crash, no pool
+# exhaustion); errors in its log ($TMP/NAME.log) are shown.
+check_healthy() {
+  local port="$1" name="$2"
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || die "$name is unhealthy after the load"
+  if grep -qE 'panicked|ERROR' "$TMP/$name.log"; then
+    say "warning: $name logged errors during the run:"
+    grep -E 'panicked|ERROR' "$TMP/$name.log" | tail -5 >&2
+  fi
+}
+check_healthy "$APP_PORT" app
+check_healthy "$APP_OFF_PORT" app-off
 
-# The pricing part uses servers of its own: stop these so they take no CPU from it.
+# What follows uses servers of its own or none: stop these so they take no CPU from it.
 stop "$APP_PID"
 APP_PID=""
+stop "$APP_OFF_PID"
+APP_OFF_PID=""
 stop "$ANCHORS_PID"
 ANCHORS_PID=""
+
+# Assignment per call, in process (about half a minute); stdout is the JSON.
+ASSIGN="$TMP/assign.json"
+say "experiment assignment: mercato bench-assign (ns per call, median of 5 runs over 2,000,000 visitor ids)"
+RUST_LOG=warn "$BIN" bench-assign >"$ASSIGN" 2>"$TMP/assign.log" || {
+  cat "$TMP/assign.log" >&2
+  die "mercato bench-assign failed"
+}
+
 run_prices
 
 # ---------------------------------------------------------------------------------------
@@ -246,4 +309,4 @@ mkdir -p "$OUT"
 python3 "$ROOT/bench/report.py" \
   --samples "$SAMPLES" --sizes "$SIZES" --out "$OUT" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
-  --product-path "$PRODUCT_PATH" --prices "$PRICES"
+  --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN"

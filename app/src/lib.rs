@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod events;
+pub mod experiments;
 pub mod layout;
 pub mod pricing;
 pub mod shared;
@@ -38,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <script nonce=leptos::nonce::use_nonce() inner_html=experiments::ui::RESTORE_SCRIPT></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -57,6 +59,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/mercato.css" />
         <Title text="Mercato" />
         <Router>
+            <experiments::ui::EventTracker />
             <layout::Header />
             <main id="main">
                 <Routes fallback=layout::NotFound>
@@ -72,9 +75,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=accounts::ui::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=admin::AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/pricing") view=pricing::ui::AdminPricingPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/admin/experiments")
+                        view=experiments::ui::AdminExperimentsPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
             <layout::Footer />
+            <experiments::ui::AssignmentMirror />
         </Router>
     }
 }

@@ -12,8 +12,12 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Adds `Secure` to cookies (set `MERCATO_SECURE_COOKIES=true` behind HTTPS).
     pub secure_cookies: bool,
-    /// Product views on their way to the outbox (written in batches).
-    pub views: crate::catalog::ssr::ViewBuffer,
+    /// Analytics events (views, exposures, browser events) on their way to the outbox.
+    pub events: crate::events::buffer::EventBuffer,
+    /// Experiments in memory, for assigning visitors without a query.
+    pub experiments: crate::experiments::ssr::ExperimentCatalog,
+    /// Lifetime spend from which a customer is in the `high_value` segment.
+    pub high_value_cents: i64,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -18,6 +18,10 @@ pub struct Settings {
     pub max_connections: u32,
     /// `MERCATO_SEED_DEMO`: seed the demo shop when the catalog is empty (default true).
     pub seed_demo: bool,
+    /// `MERCATO_EXPERIMENTS`: run A/B experiments (default on); off serves every control.
+    pub experiments_enabled: bool,
+    /// `MERCATO_HIGH_VALUE_CENTS`: lifetime spend of a high-value customer (default 50000 = 500.00).
+    pub high_value_cents: i64,
 }
 
 impl Settings {
@@ -34,6 +38,13 @@ impl Settings {
             secure_cookies: flag("MERCATO_SECURE_COOKIES", false),
             max_connections: var("MERCATO_DB_MAX_CONNECTIONS").and_then(|v| v.parse().ok()).unwrap_or(16),
             seed_demo: flag("MERCATO_SEED_DEMO", true),
+            experiments_enabled: flag("MERCATO_EXPERIMENTS", true),
+            high_value_cents: match var("MERCATO_HIGH_VALUE_CENTS") {
+                Some(raw) => raw.parse::<i64>().ok().filter(|cents| *cents > 0).ok_or_else(|| {
+                    anyhow::anyhow!("MERCATO_HIGH_VALUE_CENTS '{raw}': expected a positive number of cents")
+                })?,
+                None => 50_000,
+            },
         })
     }
 }

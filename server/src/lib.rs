@@ -2,6 +2,7 @@
 //! workers. Domain rules live in the `app` crate; this crate wires them to the world.
 
 pub mod bench_anchors;
+pub mod bench_assign;
 pub mod config;
 pub mod routes;
 pub mod seed;

@@ -33,6 +33,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3001")]
         addr: std::net::SocketAddr,
     },
+    /// Time hero experiment assignment per call and print JSON, for `./x bench`.
+    #[command(hide = true)]
+    BenchAssign {
+        /// Distinct visitor ids each timed run goes through.
+        #[arg(long, default_value_t = 2_000_000)]
+        n: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -72,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
             println!("admin {} created; one-time password: {password}", email.as_str());
         }
         Command::BenchAnchors { addr } => server::bench_anchors::run(addr).await?,
+        Command::BenchAssign { n } => server::bench_assign::run(n)?,
     }
     Ok(())
 }

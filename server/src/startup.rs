@@ -29,7 +29,8 @@ pub struct Application {
     db: Db,
     port: u16,
     prices: crate::routes::prices::PriceFeed,
-    views: tokio::sync::mpsc::Receiver<(String, String)>,
+    events: tokio::sync::mpsc::Receiver<app::events::buffer::Pending>,
+    experiments: app::experiments::ssr::ExperimentCatalog,
     /// Flips to true when shutdown starts: workers stop and long-lived streams end, so
     /// in-flight requests can finish and the server can exit.
     shutdown: watch::Sender<bool>,
@@ -79,8 +80,17 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(listener.local_addr()?)
             .build();
-        let (views, views_receiver) = app::catalog::ssr::ViewBuffer::new();
-        let app_state = AppState { db: db.clone(), leptos_options, secure_cookies: settings.secure_cookies, views };
+        let (events, events_receiver) = app::events::buffer::EventBuffer::new();
+        let experiments = app::experiments::ssr::ExperimentCatalog::new(settings.experiments_enabled);
+        experiments.reload(&db).await?;
+        let app_state = AppState {
+            db: db.clone(),
+            leptos_options,
+            secure_cookies: settings.secure_cookies,
+            events,
+            experiments,
+            high_value_cents: settings.high_value_cents,
+        };
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);
         let api_state = ApiState {
@@ -89,8 +99,18 @@ impl Application {
             metrics: metrics_handle(),
             prices: prices.clone(),
             shutdown: shutdown_rx,
+            event_limiter: crate::routes::experiments::event_limiter(),
         };
-        Ok(Application { listener, router: router(api_state), db, port, prices, views: views_receiver, shutdown })
+        Ok(Application {
+            listener,
+            experiments: app_state.experiments.clone(),
+            router: router(api_state),
+            db,
+            port,
+            prices,
+            events: events_receiver,
+            shutdown,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -118,7 +138,9 @@ impl Application {
             })
             .await;
         });
-        let view_flusher = tokio::spawn(app::catalog::ssr::run_view_flusher(self.db.clone(), self.views));
+        let event_flusher = tokio::spawn(app::events::buffer::run_flusher(self.db.clone(), self.events));
+        let reloader =
+            tokio::spawn(app::experiments::ssr::run_reloader(self.db.clone(), self.experiments, stop_rx.clone()));
         let tailer = tokio::spawn(crate::routes::prices::run_tailer(self.db.clone(), self.prices.clone(), stop_rx));
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
         let result = axum::serve(self.listener, self.router)
@@ -132,9 +154,10 @@ impl Application {
             })
             .await;
         let _ = stop_tx.send(true);
-        // The router (and with it every view sender) is gone once serving stopped, so the
+        // The router (and with it every event sender) is gone once serving stopped, so the
         // flusher writes what is queued and ends; bounded in case a sender lingers.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), view_flusher).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), event_flusher).await;
+        let _ = reloader.await;
         let _ = worker.await;
         let _ = tailer.await;
         self.db.close().await;
@@ -211,9 +234,10 @@ pub fn router(api_state: ApiState) -> Router {
     operations
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
-            crate::routes::page_cache::PageCache::new(api_state.app.views.clone()),
+            crate::routes::page_cache::PageCache::new(api_state.app.clone()),
             crate::routes::page_cache::serve_cached,
         ))
+        .layer(axum::middleware::from_fn_with_state(api_state.clone(), mw::assign_experiments))
         .layer(axum::middleware::from_fn_with_state(api_state.clone(), mw::identity))
         .layer(axum::middleware::from_fn(mw::record_metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

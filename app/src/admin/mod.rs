@@ -25,6 +25,10 @@ pub fn AdminHome() -> impl IntoView {
                                         <A href="/admin/pricing">"Dynamic pricing"</A>
                                         " — rules and guardrails, preview, price history, audit log"
                                     </li>
+                                    <li>
+                                        <A href="/admin/experiments">"Experiments and banners"</A>
+                                        " — hero A/B test, results with confidence intervals, banner per segment"
+                                    </li>
                                 </ul>
                             </section>
                         }

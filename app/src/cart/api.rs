@@ -42,7 +42,9 @@ pub async fn add_to_cart(sku: String, quantity: Option<String>) -> Result<(), Ap
             return Ok(());
         }
     };
-    match super::ssr::add_item(&state.db, &super::ssr::CartOwner::of(&identity), &sku, quantity).await {
+    match super::ssr::add_item(&state.db, &super::ssr::CartOwner::of(&identity), &identity.visitor_id, &sku, quantity)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(AppError::Conflict(message)) if message.contains("out of stock") => {
             back(CartNotice::OutOfStock);
@@ -84,7 +86,7 @@ pub async fn place_order(expected_total_cents: String) -> Result<(), AppError> {
         back(CartNotice::PriceChanged);
         return Ok(());
     };
-    match super::ssr::checkout(&state.db, user.id, expected_total_cents).await {
+    match super::ssr::checkout(&state.db, user.id, &identity.visitor_id, expected_total_cents).await {
         Ok(order) => {
             crate::state::redirect(&format!("/orders/{}", order.id));
             Ok(())

@@ -76,7 +76,16 @@ pub async fn cart_count(db: &Db, owner: &CartOwner) -> Result<i64, AppError> {
 
 /// Adds `quantity` units of `sku` (on top of what is already in the cart).
 #[tracing::instrument(name = "cart.add_item", skip(db))]
-pub async fn add_item(db: &Db, owner: &CartOwner, sku: &Sku, quantity: Quantity) -> Result<Cart, AppError> {
+///
+/// `visitor_id` is the browser's visitor cookie, carried on the `cart_item_added` event so that
+/// experiments can attribute the conversion.
+pub async fn add_item(
+    db: &Db,
+    owner: &CartOwner,
+    visitor_id: &str,
+    sku: &Sku,
+    quantity: Quantity,
+) -> Result<Cart, AppError> {
     let mut tx = db.begin_write().await?;
     let stock: Option<i64> = sqlx::query_scalar("SELECT stock FROM products WHERE sku = $1")
         .bind(sku.as_str())
@@ -109,7 +118,15 @@ pub async fn add_item(db: &Db, owner: &CartOwner, sku: &Sku, quantity: Quantity)
     .execute(&mut *tx)
     .await?;
     let cart = load_cart(&mut tx, owner, "").await?;
+    events::publish(
+        &mut tx,
+        events::kind::CART_ITEM_ADDED,
+        sku.as_str(),
+        &serde_json::json!({ "sku": sku.as_str(), "quantity": i64::from(quantity), "visitor_id": visitor_id }),
+    )
+    .await?;
     tx.commit().await?;
+    db.wake_outbox();
     Ok(cart)
 }
 
@@ -147,6 +164,8 @@ pub async fn merge_into_user(conn: &mut AnyConnection, visitor_id: &str, user_id
 struct OrderPlaced<'a> {
     order_id: i64,
     user_id: i64,
+    /// The browser the order was placed from (experiment attribution).
+    visitor_id: &'a str,
     total_cents: i64,
     lines: &'a [OrderLine],
 }
@@ -158,7 +177,7 @@ struct OrderPlaced<'a> {
 /// `stock >= quantity` guards, write the order, empty the cart, publish `order_placed` and
 /// `stock_changed`. Any refusal rolls everything back.
 #[tracing::instrument(name = "cart.checkout", skip(db))]
-pub async fn checkout(db: &Db, user_id: i64, expected_total_cents: i64) -> Result<Order, AppError> {
+pub async fn checkout(db: &Db, user_id: i64, visitor_id: &str, expected_total_cents: i64) -> Result<Order, AppError> {
     let owner = CartOwner::User(user_id);
     let mut tx = db.begin_write().await?;
     let cart = load_cart(&mut tx, &owner, db.for_update()).await?;
@@ -218,7 +237,7 @@ pub async fn checkout(db: &Db, user_id: i64, expected_total_cents: i64) -> Resul
         &mut tx,
         events::kind::ORDER_PLACED,
         &format!("order:{order_id}"),
-        &OrderPlaced { order_id, user_id, total_cents: cart.total_cents, lines: &lines },
+        &OrderPlaced { order_id, user_id, visitor_id, total_cents: cart.total_cents, lines: &lines },
     )
     .await?;
     for line in &cart.items {

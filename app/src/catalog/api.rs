@@ -10,14 +10,24 @@ use serde::{Deserialize, Serialize};
 pub struct HomeData {
     pub categories: Vec<Category>,
     pub popular: Vec<Product>,
+    /// The hero variant this visitor is assigned (the same one on every render).
+    pub hero: crate::experiments::domain::Hero,
+    /// The banner for the visitor's segment, when the shop has one.
+    pub banner: Option<crate::experiments::domain::Banner>,
 }
 
 #[server(prefix = "/rpc")]
 pub async fn get_home() -> Result<HomeData, AppError> {
+    use crate::experiments::ssr::{banner, request_assignments, segment_of};
     let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let assignments = request_assignments().await;
+    let segment = segment_of(&state.db, identity.user.as_ref().map(|u| u.id), state.high_value_cents).await?;
+    let hero = state.experiments.hero(&state.events, &identity.visitor_id, segment, &assignments);
+    let banner = banner(&state.db, segment).await?;
     let categories = super::ssr::list_categories(&state.db).await?;
     let popular = without_descriptions(super::ssr::popular_products(&state.db, 8).await?);
-    Ok(HomeData { categories, popular })
+    Ok(HomeData { categories, popular, hero, banner })
 }
 
 #[server(prefix = "/rpc")]
@@ -60,6 +70,6 @@ pub async fn get_product_page(sku: String) -> Result<Product, AppError> {
     let identity = crate::state::identity().await?;
     let sku = crate::shared::Sku::parse(&sku).map_err(|_| AppError::NotFound(format!("product '{sku}'")))?;
     let product = super::ssr::get_product(&state.db, &sku).await?;
-    state.views.record(&sku, &identity.visitor_id);
+    super::ssr::record_view(&state.events, &sku, &identity.visitor_id);
     Ok(product)
 }

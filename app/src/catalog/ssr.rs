@@ -128,73 +128,13 @@ pub async fn popular_products(db: &Db, limit: i64) -> Result<Vec<Product>, AppEr
     rows.iter().map(product_from_row).collect::<Result<_, _>>().map_err(AppError::from)
 }
 
-/// Product views waiting to be written. Page renders hand views over without waiting for a
-/// database write; [`run_view_flusher`] writes them in batches, one transaction per batch.
-///
-/// **Rationale:** a view is analytics, not money. Writing one event per page view made every
-/// product page a serialized SQLite write (1.7k pages/s, p99 ~0.5 s); batching makes it one
-/// write per batch. A crash loses at most the views of the last flush interval.
-#[derive(Clone)]
-pub struct ViewBuffer {
-    sender: tokio::sync::mpsc::Sender<(String, String)>,
-}
-
-/// Views queued at most; beyond this, new views are dropped (and counted) rather than
-/// slowing pages down.
-const VIEW_QUEUE: usize = 20_000;
-/// Views written per transaction at most.
-const VIEW_BATCH: usize = 1_000;
-/// How long a view may wait for its batch.
-const VIEW_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
-
-impl ViewBuffer {
-    pub fn new() -> (ViewBuffer, tokio::sync::mpsc::Receiver<(String, String)>) {
-        let (sender, receiver) = tokio::sync::mpsc::channel(VIEW_QUEUE);
-        (ViewBuffer { sender }, receiver)
-    }
-
-    /// Records that a visitor looked at a product (an outbox event, written shortly).
-    pub fn record(&self, sku: &Sku, visitor_id: &str) {
-        if self.sender.try_send((sku.as_str().to_string(), visitor_id.to_string())).is_err() {
-            metrics::counter!("mercato_product_views_dropped_total").increment(1);
-        }
-    }
-}
-
-/// Writes queued views until every [`ViewBuffer`] is dropped, then writes what is left.
-pub async fn run_view_flusher(db: Db, mut receiver: tokio::sync::mpsc::Receiver<(String, String)>) {
-    let mut batch = Vec::with_capacity(VIEW_BATCH);
-    while let Some(first) = receiver.recv().await {
-        batch.push(first);
-        let deadline = tokio::time::Instant::now() + VIEW_FLUSH_INTERVAL;
-        while batch.len() < VIEW_BATCH {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(view)) => batch.push(view),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        if let Err(error) = write_views(&db, &batch).await {
-            tracing::warn!(%error, n_views = batch.len(), "could not record product views");
-        }
-        batch.clear();
-    }
-}
-
-#[tracing::instrument(name = "catalog.write_views", skip_all, fields(n_views = views.len()))]
-async fn write_views(db: &Db, views: &[(String, String)]) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    for (sku, visitor_id) in views {
-        events::publish(
-            &mut tx,
-            events::kind::PRODUCT_VIEWED,
-            sku,
-            &serde_json::json!({ "sku": sku, "visitor_id": visitor_id }),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    db.wake_outbox();
-    Ok(())
+/// Records that a visitor looked at a product (an outbox event, published within ~100 ms).
+pub fn record_view(events: &crate::events::buffer::EventBuffer, sku: &Sku, visitor_id: &str) {
+    events.publish(
+        events::kind::PRODUCT_VIEWED,
+        sku.as_str().to_string(),
+        serde_json::json!({ "sku": sku.as_str(), "visitor_id": visitor_id }),
+    );
 }
 
 #[derive(Deserialize)]

@@ -45,18 +45,13 @@ pub fn HomePage() -> impl IntoView {
     let home = Resource::new(|| (), |_| get_home());
     view! {
         <Title text="Mercato — coffee, tea and everything to brew them" />
-        <section class="hero" data-testid="hero" data-variant="control">
-            <h1>"Good coffee and tea, fairly priced"</h1>
-            <p>"Small-batch beans, loose-leaf teas and the gear to brew them, shipped from our shop."</p>
-            <a class="button" href="/category/coffee">
-                "Shop coffee"
-            </a>
-        </section>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <div class="hero hero-placeholder" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match home.await {
                     Ok(home) => {
                         view! {
+                            <crate::experiments::ui::HeroSection hero=home.hero />
+                            {home.banner.map(|banner| view! { <crate::experiments::ui::SegmentBanner banner /> })}
                             <section class="shelf" data-testid="recommendations" data-kind="popular">
                                 <h2>"Popular right now"</h2>
                                 <div class="grid">

@@ -8,6 +8,7 @@
 //! - `(event_id, consumer)` is applied at most once, even with several app servers on one
 //!   PostgreSQL or after a `kill -9` in the middle of a batch.
 
+pub mod buffer;
 pub mod worker;
 
 use crate::shared::now_ms;
@@ -22,6 +23,12 @@ pub mod kind {
     pub const USER_REGISTERED: &str = "user_registered";
     pub const PRICE_CHANGED: &str = "price_changed";
     pub const PRICING_RULES_CHANGED: &str = "pricing_rules_changed";
+    pub const CART_ITEM_ADDED: &str = "cart_item_added";
+    pub const EXPERIMENT_EXPOSED: &str = "experiment_exposed";
+    pub const EXPERIMENT_CHANGED: &str = "experiment_changed";
+    /// Batched events from the hydrated app (`POST /api/v1/events`): page views, heartbeats,
+    /// clicks. Stored in the event log for analytics; never trusted for money or attribution.
+    pub const CLIENT_EVENT: &str = "client_event";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
@@ -29,6 +36,10 @@ pub mod kind {
 pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     (crate::catalog::ssr::STATS_CONSUMER, &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED]),
     (crate::pricing::ssr::PRICING_CONSUMER, &[kind::STOCK_CHANGED, kind::PRICING_RULES_CHANGED]),
+    (
+        crate::experiments::ssr::EXPERIMENTS_CONSUMER,
+        &[kind::EXPERIMENT_EXPOSED, kind::CART_ITEM_ADDED, kind::ORDER_PLACED],
+    ),
 ];
 
 /// Appends an event and its pending deliveries. Call it inside the transaction that makes

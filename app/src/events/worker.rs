@@ -17,18 +17,27 @@ use std::time::Duration;
 /// How often the worker looks for work when nobody woke it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Deliveries applied between two looks at the shutdown signal: a long backlog never holds
+/// up a shutdown (what is left stays pending for the next start or another server).
+const PASS: usize = 256;
+
 /// Runs until `shutdown` resolves. Errors are logged and retried with backoff; the worker
 /// never exits on a bad event.
 pub async fn run(db: Db, shutdown: impl std::future::Future<Output = ()>) {
     let wakeup = db.outbox_wakeup();
     tokio::pin!(shutdown);
     loop {
-        match drain(&db).await {
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "outbox pass failed"),
-        }
+        let more = match drain_up_to(&db, PASS).await {
+            Ok(n_applied) => n_applied == PASS,
+            Err(error) => {
+                tracing::warn!(%error, "outbox pass failed");
+                false
+            }
+        };
         tokio::select! {
+            biased;
             _ = &mut shutdown => break,
+            _ = std::future::ready(()), if more => {},
             _ = wakeup.notified() => {},
             _ = tokio::time::sleep(POLL_INTERVAL) => {},
         }
@@ -37,8 +46,13 @@ pub async fn run(db: Db, shutdown: impl std::future::Future<Output = ()>) {
 
 /// Delivers every delivery that is due; returns how many were applied by this caller.
 pub async fn drain(db: &Db) -> Result<usize, sqlx::Error> {
+    drain_up_to(db, usize::MAX).await
+}
+
+/// Delivers due deliveries until none is left or `limit` were applied.
+pub async fn drain_up_to(db: &Db, limit: usize) -> Result<usize, sqlx::Error> {
     let mut n_applied = 0;
-    while deliver_one(db).await? {
+    while n_applied < limit && deliver_one(db).await? {
         n_applied += 1;
     }
     Ok(n_applied)
@@ -128,6 +142,7 @@ async fn apply(consumer: &str, backend: Backend, conn: &mut AnyConnection, event
     match consumer {
         crate::catalog::ssr::STATS_CONSUMER => crate::catalog::ssr::apply_stats(conn, event).await,
         crate::pricing::ssr::PRICING_CONSUMER => crate::pricing::ssr::apply_pricing(conn, backend, event).await,
+        crate::experiments::ssr::EXPERIMENTS_CONSUMER => crate::experiments::ssr::apply_experiments(conn, event).await,
         other => {
             tracing::error!(consumer = other, "no such consumer");
             Ok(())

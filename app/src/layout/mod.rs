@@ -196,3 +196,20 @@ pub fn FieldError(message: Option<&'static str>) -> impl IntoView {
         }
     })
 }
+
+/// What an admin page shows for its data: the page itself, a redirect to log in (and back to
+/// `next`) for a visitor who is not logged in, or the error (403 for a shopper).
+pub fn admin_view<T>(
+    result: Result<T, crate::shared::AppError>,
+    next: &str,
+    page: impl FnOnce(T) -> AnyView,
+) -> AnyView {
+    match result {
+        Ok(data) => page(data),
+        Err(crate::shared::AppError::Unauthorized) => {
+            let path = format!("/login?next={next}");
+            view! { <leptos_router::components::Redirect path /> }.into_any()
+        }
+        Err(error) => view! { <ErrorView error /> }.into_any(),
+    }
+}

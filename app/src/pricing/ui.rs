@@ -58,18 +58,11 @@ pub fn AdminPricingPage() -> impl IntoView {
             <h1>"Dynamic pricing"</h1>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(admin) => {
-                            let draft = super::form::RuleForm::from_lookup(|name| query.read_untracked().get(name));
-                            let saved = query.read_untracked().get("saved").is_some();
-                            view! { <PricingEditor admin draft saved /> }.into_any()
-                        }
-                        Err(crate::shared::AppError::Unauthorized) => {
-                            view! { <leptos_router::components::Redirect path="/login?next=/admin/pricing" /> }
-                                .into_any()
-                        }
-                        Err(error) => view! { <crate::layout::ErrorView error /> }.into_any(),
-                    }
+                    crate::layout::admin_view(data.await, "/admin/pricing", |admin| {
+                        let draft = super::form::RuleForm::from_lookup(|name| query.read_untracked().get(name));
+                        let saved = query.read_untracked().get("saved").is_some();
+                        view! { <PricingEditor admin draft saved /> }.into_any()
+                    })
                 })}
             </Suspense>
         </section>
@@ -245,7 +238,7 @@ fn PricingEditor(admin: super::api::PricingAdmin, draft: Option<super::form::Rul
                     .map(|entry| {
                         view! {
                             <tr>
-                                <td>{format_time(entry.created_at)}</td>
+                                <td>{crate::shared::format_time(entry.created_at)}</td>
                                 <td>{entry.who.unwrap_or_else(|| "system".into())}</td>
                                 <td>{entry.scope}</td>
                                 <td>{describe_change(entry.before.as_ref(), entry.after.as_ref())}</td>
@@ -278,25 +271,6 @@ fn describe_change(before: Option<&super::domain::RuleSet>, after: Option<&super
             }
         }
     }
-}
-
-/// `YYYY-MM-DD HH:MM` (UTC) from epoch milliseconds, without a date library: the same text
-/// on the server and in the browser, so hydration matches.
-pub fn format_time(epoch_ms: i64) -> String {
-    let seconds = epoch_ms.div_euclid(1000);
-    let days = seconds.div_euclid(86_400);
-    let seconds_of_day = seconds.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", seconds_of_day / 3600, (seconds_of_day % 3600) / 60)
 }
 
 /// A step chart of a product's price over time (SVG; no script, no library).
@@ -341,8 +315,8 @@ pub fn PriceHistoryChart(points: Vec<super::api::PricePoint>) -> impl IntoView {
             <line x1=PAD y1=PAD x2=PAD y2=HEIGHT - PAD class="axis" />
             <text x=4 y=y(max_p) + 4 class="label">{Money::from_cents(max_p).to_string()}</text>
             <text x=4 y=y(min_p) + 4 class="label">{Money::from_cents(min_p).to_string()}</text>
-            <text x=PAD y=HEIGHT - 16 class="label">{format_time(first_t)}</text>
-            <text x=WIDTH - PAD y=HEIGHT - 16 text-anchor="end" class="label">{format_time(last_t)}</text>
+            <text x=PAD y=HEIGHT - 16 class="label">{crate::shared::format_time(first_t)}</text>
+            <text x=WIDTH - PAD y=HEIGHT - 16 text-anchor="end" class="label">{crate::shared::format_time(last_t)}</text>
             <path d=path class="line" />
             {points
                 .iter()
@@ -350,7 +324,7 @@ pub fn PriceHistoryChart(points: Vec<super::api::PricePoint>) -> impl IntoView {
                     view! {
                         <circle cx=x(point.created_at) cy=y(point.price_cents) r=3 class="dot">
                             <title>
-                                {format!("{} {} ({})", format_time(point.created_at), Money::from_cents(point.price_cents), point.reason)}
+                                {format!("{} {} ({})", crate::shared::format_time(point.created_at), Money::from_cents(point.price_cents), point.reason)}
                             </title>
                         </circle>
                     }
@@ -359,16 +333,4 @@ pub fn PriceHistoryChart(points: Vec<super::api::PricePoint>) -> impl IntoView {
         </svg>
     }
     .into_any()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_time;
-
-    #[test]
-    fn epoch_milliseconds_format_as_utc_dates() {
-        assert_eq!(format_time(0), "1970-01-01 00:00");
-        assert_eq!(format_time(1_795_825_380_000), "2026-11-28 00:23");
-        assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00");
-    }
 }

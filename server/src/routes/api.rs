@@ -31,6 +31,11 @@ pub fn router() -> Router<ApiState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/me", get(me))
+        .route("/events", post(super::experiments::post_events))
+        .route("/experiments", get(super::experiments::list_experiments))
+        .route("/experiments/{key}/results", get(super::experiments::experiment_results))
+        .route("/admin/experiments", get(super::experiments::admin_list_experiments))
+        .route("/admin/experiments/{key}", put(super::experiments::admin_put_experiment))
         .route("/admin/pricing/rules", get(admin_list_pricing_rules))
         .route("/admin/pricing/rules/{scope}", put(admin_put_pricing_rules).delete(admin_delete_pricing_rules))
         .fallback(not_found)
@@ -135,7 +140,10 @@ async fn add_cart_item(
     Extension(identity): Extension<Identity>,
     ApiJson(body): ApiJson<AddCartItem>,
 ) -> Result<Json<Cart>, ApiError> {
-    Ok(Json(carts::add_item(&state.app.db, &CartOwner::of(&identity), &body.sku, body.quantity).await?))
+    Ok(Json(
+        carts::add_item(&state.app.db, &CartOwner::of(&identity), &identity.visitor_id, &body.sku, body.quantity)
+            .await?,
+    ))
 }
 
 async fn remove_cart_item(
@@ -167,7 +175,7 @@ async fn checkout(
         // Nobody holds points until the loyalty ledger exists; refuse rather than ignore.
         return Err(AppError::invalid("redeem_points", "You do not have enough points.").into());
     }
-    let order = carts::checkout(&state.app.db, user.id, body.expected_total_cents).await?;
+    let order = carts::checkout(&state.app.db, user.id, &identity.visitor_id, body.expected_total_cents).await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
 

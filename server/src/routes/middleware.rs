@@ -65,6 +65,44 @@ pub async fn identity(State(state): State<ApiState>, mut request: Request, next:
     response
 }
 
+/// Completes the visitor's experiment assignments (sticky: what the `mercato_ab` cookie says
+/// wins while an experiment runs) and hands them to the page through a request extension.
+/// The cookie is (re)written only when an assignment was added. Runs after [`identity`].
+pub async fn assign_experiments(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
+    use app::experiments::domain::{Assignments, ASSIGNMENTS_KEY};
+    use app::experiments::ssr::{segment_of, RequestAssignments};
+    if is_static_asset(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let mut assignments = cookie(&request, ASSIGNMENTS_KEY).map(Assignments::parse).unwrap_or_default();
+    let (visitor_id, user_id) = match request.extensions().get::<Identity>() {
+        Some(identity) => (identity.visitor_id.clone(), identity.user.as_ref().map(|user| user.id)),
+        None => (String::new(), None),
+    };
+    let db = state.app.db.clone();
+    let threshold = state.app.high_value_cents;
+    let changed = state
+        .app
+        .experiments
+        .assign(&visitor_id, &mut assignments, || async move {
+            segment_of(&db, user_id, threshold).await.unwrap_or(app::experiments::domain::Segment::New)
+        })
+        .await;
+    let cookie_value = changed.then(|| assignments.to_json());
+    request.extensions_mut().insert(RequestAssignments(assignments));
+    let mut response = next.run(request).await;
+    if let Some(value) = cookie_value {
+        // Readable by the page's script (not HttpOnly): the browser mirrors it to localStorage
+        // and restores it from there when cookies are cleared.
+        let secure = if state.app.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!("{ASSIGNMENTS_KEY}={value}; Path=/; Max-Age=31536000; SameSite=Lax{secure}");
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
 /// Requests after which the anonymous cart may have become empty or non-empty.
 fn changes_cart(path: &str) -> bool {
     ["/rpc/add_to_cart", "/rpc/remove_from_cart", "/rpc/place_order", "/rpc/login", "/rpc/logout", "/rpc/register"]

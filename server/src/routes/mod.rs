@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod error;
+pub mod experiments;
 pub mod middleware;
 pub mod page_cache;
 pub mod prices;
@@ -21,4 +22,6 @@ pub struct ApiState {
     pub prices: prices::PriceFeed,
     /// True once the server is shutting down (ends the live streams).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Per-visitor limit on `POST /api/v1/events`.
+    pub event_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
 }

@@ -41,13 +41,13 @@ struct Entry {
 #[derive(Clone)]
 pub struct PageCache {
     entries: Arc<RwLock<HashMap<String, Arc<Entry>>>>,
-    /// A product page served from the cache is still a product view.
-    views: app::catalog::ssr::ViewBuffer,
+    /// A page served from the cache still records its product view or hero exposure.
+    state: app::state::AppState,
 }
 
 impl PageCache {
-    pub fn new(views: app::catalog::ssr::ViewBuffer) -> PageCache {
-        PageCache { entries: Arc::default(), views }
+    pub fn new(state: app::state::AppState) -> PageCache {
+        PageCache { entries: Arc::default(), state }
     }
 }
 
@@ -65,23 +65,35 @@ fn cache_key(request: &Request) -> Option<String> {
     if cookie(request, SESSION_COOKIE).is_some() || cookie(request, CART_COOKIE).is_some() {
         return None;
     }
-    // A visitor's experiment assignment changes the page; it is part of the key.
-    let assignment = cookie(request, "mercato_ab").unwrap_or_default();
-    Some(format!("{}|{assignment}", request.uri()))
+    // A visitor's experiment assignments change the page; they are part of the key (as the
+    // server completed them, so a first visit is keyed by the variant it is about to get).
+    let assignments = request
+        .extensions()
+        .get::<app::experiments::ssr::RequestAssignments>()
+        .map(|assigned| assigned.0.to_json())
+        .unwrap_or_default();
+    Some(format!("{}|{assignments}", request.uri()))
 }
 
-/// On a cache hit the page's server function does not run, so the view it would have
-/// recorded is recorded here (exactly one per request either way).
-fn record_product_view(cache: &PageCache, request: &Request) {
-    let Some(raw_sku) = request.uri().path().strip_prefix("/products/") else {
+/// On a cache hit the page's server function does not run, so what it would have recorded
+/// (the product view, the hero exposure) is recorded here: exactly once per request either way.
+fn record_page_side_effects(cache: &PageCache, request: &Request) {
+    let Some(identity) = request.extensions().get::<app::accounts::ssr::Identity>() else {
         return;
     };
-    let (Ok(sku), Some(identity)) =
-        (app::shared::Sku::parse(raw_sku), request.extensions().get::<app::accounts::ssr::Identity>())
-    else {
-        return;
-    };
-    cache.views.record(&sku, &identity.visitor_id);
+    let path = request.uri().path();
+    if path == "/" {
+        let assignments = request
+            .extensions()
+            .get::<app::experiments::ssr::RequestAssignments>()
+            .map(|assigned| assigned.0.clone())
+            .unwrap_or_default();
+        // Cached pages are anonymous: the visitor is in the `new` segment.
+        let segment = app::experiments::domain::Segment::New;
+        let _ = cache.state.experiments.hero(&cache.state.events, &identity.visitor_id, segment, &assignments);
+    } else if let Some(Ok(sku)) = path.strip_prefix("/products/").map(app::shared::Sku::parse) {
+        app::catalog::ssr::record_view(&cache.state.events, &sku, &identity.visitor_id);
+    }
 }
 
 fn split_at_nonce(body: &Bytes, nonce: &str) -> Vec<Bytes> {
@@ -124,7 +136,7 @@ pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next
     if let Some(entry) = cache.entries.read().ok().and_then(|entries| entries.get(&key).cloned()) {
         if entry.stored_at.elapsed() < TTL {
             metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
-            record_product_view(&cache, &request);
+            record_page_side_effects(&cache, &request);
             return assemble(&entry, &nonce);
         }
     }

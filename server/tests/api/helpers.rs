@@ -74,6 +74,18 @@ pub struct TestApp {
 
 pub const INVENTORY_TOKEN: &str = "test-inventory-token";
 
+/// The value of cookie `name` as the server last set it on `response`.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|cookie| cookie.split(';').next()?.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
+}
+
 pub fn shopper_client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
@@ -90,6 +102,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         secure_cookies: false,
         max_connections: 16,
         seed_demo: true,
+        experiments_enabled: true,
+        high_value_cents: 50_000,
     };
     let application = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());

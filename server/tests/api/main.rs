@@ -6,6 +6,7 @@ mod admin_pricing;
 mod catalog;
 mod checkout;
 mod errors;
+mod experiments;
 mod helpers;
 mod operations;
 mod outbox;
