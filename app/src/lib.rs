@@ -27,11 +27,14 @@ use leptos_router::{
     path, SsrMode,
 };
 
-/// Name of the wasm/js/css bundle under `/pkg/` (set at build time by `x`).
+/// Name of the shop's wasm/js/css bundle under `/pkg/` (set at build time by `x`).
 pub const OUTPUT_NAME: &str = "mercato";
+/// Name of the admin area's wasm/js bundle: the shop's bundle never carries admin code.
+pub const ADMIN_OUTPUT_NAME: &str = "mercato_admin";
 
-/// The HTML document the server renders around the app.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document around a bundle's app. Only the shop restores lost experiment cookies
+/// from localStorage (the admin area runs no experiments).
+fn document(options: LeptosOptions, restores_assignments: bool, app: impl FnOnce() -> AnyView) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -39,22 +42,43 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <script nonce=leptos::nonce::use_nonce() inner_html=experiments::ui::RESTORE_SCRIPT></script>
+                {restores_assignments
+                    .then(|| {
+                        view! {
+                            <script nonce=leptos::nonce::use_nonce() inner_html=experiments::ui::RESTORE_SCRIPT></script>
+                        }
+                    })}
                 <HydrationScripts options />
                 <MetaTags />
             </head>
-            <body>
-                <App />
-            </body>
+            <body>{app()}</body>
         </html>
     }
 }
 
-#[component]
-pub fn App() -> impl IntoView {
+/// The HTML document the server renders around the shop.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    document(options, true, || view! { <App /> }.into_any())
+}
+
+/// The HTML document around the admin area: the same page frame, hydrated by the admin bundle.
+pub fn admin_shell(options: LeptosOptions) -> impl IntoView {
+    let mut options = options;
+    options.output_name = ADMIN_OUTPUT_NAME.into();
+    document(options, false, || view! { <AdminApp /> }.into_any())
+}
+
+/// Context and page frame shared by the shop and the admin area.
+fn provide_app_context() {
     provide_meta_context();
     layout::provide_actions();
     pricing::ui::provide_live_prices();
+}
+
+/// The shop: every page a shopper sees.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_app_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/mercato.css" />
         <Title text="Mercato" />
@@ -62,7 +86,7 @@ pub fn App() -> impl IntoView {
             <experiments::ui::EventTracker />
             <layout::Header />
             <main id="main">
-                <Routes fallback=layout::NotFound>
+                <Routes fallback=|| view! { <layout::OtherBundle admin=false /> }>
                     <Route path=path!("/") view=catalog::ui::HomePage ssr=SsrMode::Async />
                     <Route path=path!("/search") view=catalog::ui::SearchPage ssr=SsrMode::Async />
                     <Route path=path!("/category/:slug") view=catalog::ui::CategoryPage ssr=SsrMode::Async />
@@ -73,6 +97,25 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=accounts::ui::LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=accounts::ui::RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=accounts::ui::AccountPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+            <layout::Footer />
+            <experiments::ui::AssignmentMirror />
+        </Router>
+    }
+}
+
+/// The shop owner's area (`/admin/*`), a bundle of its own so shoppers never download it.
+#[component]
+pub fn AdminApp() -> impl IntoView {
+    provide_app_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mercato.css" />
+        <Title text="Mercato admin" />
+        <Router>
+            <layout::Header />
+            <main id="main">
+                <Routes fallback=|| view! { <layout::OtherBundle admin=true /> }>
                     <Route path=path!("/admin") view=admin::AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/pricing") view=pricing::ui::AdminPricingPage ssr=SsrMode::Async />
                     <Route
@@ -83,7 +126,6 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
             <layout::Footer />
-            <experiments::ui::AssignmentMirror />
         </Router>
     }
 }

@@ -12,6 +12,9 @@ test('the owner previews a rule change, saves it, and sees it in the audit log',
   await page.fill('#login-password', password);
   await page.getByTestId('login-submit').click();
   await expect(page).toHaveURL((url) => url.pathname === '/admin/pricing');
+  // With JavaScript the shop bundle hands the admin page over with a full load: wait for it.
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Dynamic pricing');
+  await page.waitForLoadState('load');
 
   // Scope: one product per project, so the JS and no-JS runs (and other specs) never meet.
   const sku = testInfo.project.name === 'js' ? 'MUG-002' : 'MUG-004';

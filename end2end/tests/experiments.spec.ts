@@ -24,6 +24,9 @@ test('the owner reads experiment results with charts and edits the new-visitor b
   await page.fill('#login-password', password);
   await page.getByTestId('login-submit').click();
   await expect(page).toHaveURL((url) => url.pathname === '/admin/experiments');
+  // With JavaScript the shop bundle hands the admin page over with a full load: wait for it.
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Experiments and personalization');
+  await page.waitForLoadState('load');
   await waitForHydration(page, testInfo);
 
   const hero = page.locator('[data-testid="experiment"][data-key="hero"]');

@@ -10,6 +10,10 @@ test.beforeEach(async ({ page }) => {
     }
   });
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  // Name the resource behind a "Failed to load resource" message.
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} ${response.request().method()} ${response.url()}`);
+  });
   (page as any).__problems = problems;
 });
 
@@ -17,7 +21,7 @@ test.afterEach(async ({ page }, testInfo) => {
   let problems: string[] = (page as any).__problems;
   // The not-found page is meant to answer 404; Chromium reports that status on the console.
   if (testInfo.title.startsWith('/no-such-page')) {
-    problems = problems.filter((p) => !p.includes('status of 404'));
+    problems = problems.filter((p) => !p.includes('status of 404') && !p.startsWith('404 GET'));
   }
   expect(problems).toEqual([]);
 });
@@ -60,4 +64,36 @@ test('adding to the cart after hydration updates the badge without a reload', as
   await page.getByTestId('add-to-cart').click();
   await expect(page.getByTestId('cart-count')).toHaveText('1');
   expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
+});
+
+test('admin pages hydrate with their own bundle, and links between the shop and admin load the other one', async ({ page }, testInfo) => {
+  const password = process.env.E2E_ADMIN_PASSWORD ?? '';
+  test.skip(!password, 'E2E_ADMIN_PASSWORD is set by ./x test');
+  await page.goto('/login?next=/admin');
+  await waitForHydration(page, testInfo);
+  await page.fill('#login-email', process.env.E2E_ADMIN_EMAIL ?? 'admin@e2e.test');
+  await page.fill('#login-password', password);
+  await page.getByTestId('login-submit').click();
+  await expect(page).toHaveURL((url) => url.pathname === '/admin');
+  // The shop bundle hands /admin over with a full page load: wait for the admin page itself.
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Shop admin');
+  await page.waitForLoadState('load');
+  for (const path of ['/admin', '/admin/pricing', '/admin/experiments']) {
+    const response = await page.goto(path);
+    await waitForHydration(page, testInfo);
+    const scripts = await page.locator('link[rel="modulepreload"], script[type="module"]').evaluateAll((els) =>
+      els.map((el) => el.getAttribute('href') ?? el.textContent ?? ''),
+    );
+    expect(scripts.join(' '), `${path} loads the admin bundle`).toContain('mercato_admin');
+    expect(response?.status()).toBe(200);
+  }
+  // Admin → shop: the shop bundle takes over, and the page is the shop's.
+  await page.locator('.site-nav a', { hasText: 'Tea' }).click();
+  await expect(page).toHaveURL(/\/category\/tea$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Tea');
+  await waitForHydration(page, testInfo);
+  // Shop → admin through the header link.
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await expect(page).toHaveURL((url) => url.pathname === '/admin');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Shop admin');
 });

@@ -165,6 +165,30 @@ impl Application {
     }
 }
 
+/// The bundle, styles and images, with their pre-compressed `.br`/`.gz` copies.
+///
+/// **Rationale:** served here rather than by Leptos's fallback, which answers anything but
+/// 200 with the not-found page: a browser revalidating its cached wasm (`If-Modified-Since`
+/// → 304) got a 404 and the page never hydrated. The bundle's names carry no hash, so the
+/// browser must revalidate (`no-cache`); images change rarely.
+fn static_files<S: Clone + Send + Sync + 'static>(site_root: &str) -> Router<S> {
+    use tower_http::services::{ServeDir, ServeFile};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let cache = |value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static(value),
+        )
+    };
+    let root = std::path::Path::new(site_root);
+    let dir = |name: &str| ServeDir::new(root.join(name)).precompressed_br().precompressed_gzip();
+    Router::new()
+        .nest_service("/pkg", tower::ServiceBuilder::new().layer(cache("no-cache")).service(dir("pkg")))
+        .nest_service("/img", tower::ServiceBuilder::new().layer(cache("public, max-age=3600")).service(dir("img")))
+        .route_service("/favicon.svg", ServeFile::new(root.join("favicon.svg")))
+        .route_service("/robots.txt", ServeFile::new(root.join("robots.txt")))
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -204,7 +228,28 @@ pub fn router(api_state: ApiState) -> Router {
     let app_state = api_state.app.clone();
     let leptos_options = app_state.leptos_options.clone();
     let routes = generate_route_list(App);
-    let pages = Router::new()
+    // The admin area renders with its own shell and bundle. Its routes are added by hand:
+    // `leptos_routes_with_context` would register every server function a second time.
+    let admin_page = leptos_axum::render_app_async_with_context(
+        {
+            let state = app_state.clone();
+            move || {
+                provide_request_context(&state);
+                provide_context(state.clone());
+                provide_context(state.leptos_options.clone());
+            }
+        },
+        {
+            let options = leptos_options.clone();
+            move || app::admin_shell(options.clone())
+        },
+    );
+    let mut pages = Router::new();
+    for listing in generate_route_list(app::AdminApp) {
+        pages = pages.route(listing.path(), get(admin_page.clone()));
+    }
+    let pages = pages
+        .merge(static_files(&leptos_options.site_root))
         .route("/rpc/{*fn_name}", any(server_fn_handler))
         .leptos_routes_with_context(
             &app_state,
@@ -250,4 +295,37 @@ pub fn router(api_state: ApiState) -> Router {
                 .unwrap_or("");
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), matched_path)
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::static_files;
+    use axum::body::Body;
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_revalidated_bundle_is_not_modified_never_not_found() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+        std::fs::write(site.path().join("pkg/mercato.js"), "export {}").unwrap();
+        std::fs::write(site.path().join("pkg/mercato.js.br"), "br").unwrap();
+        let router = static_files::<()>(site.path().to_str().unwrap());
+
+        let first = router.clone().oneshot(Request::get("/pkg/mercato.js").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(first.headers()[header::CACHE_CONTROL], "no-cache");
+        let modified = first.headers()[header::LAST_MODIFIED].clone();
+
+        let again = Request::get("/pkg/mercato.js").header(header::IF_MODIFIED_SINCE, modified).body(Body::empty());
+        let again = router.clone().oneshot(again.unwrap()).await.unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+        let brotli = Request::get("/pkg/mercato.js").header(header::ACCEPT_ENCODING, "br").body(Body::empty());
+        let brotli = router.clone().oneshot(brotli.unwrap()).await.unwrap();
+        assert_eq!(brotli.headers()[header::CONTENT_ENCODING], "br");
+
+        let missing = router.oneshot(Request::get("/pkg/nope.js").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    }
 }

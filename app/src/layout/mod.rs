@@ -213,3 +213,26 @@ pub fn admin_view<T>(
         Err(error) => view! { <ErrorView error /> }.into_any(),
     }
 }
+
+/// The fallback of each bundle's router. A client-side link into the other bundle (shop ⇄
+/// `/admin`) is finished by a full page load, so the server renders that page with its own
+/// bundle. Anything else, and every server render, is the not-found page. Only after
+/// hydration (`data-hydrated`): hydrating a not-found page must not reload it.
+#[component]
+pub fn OtherBundle(admin: bool) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let path = location.pathname.get_untracked();
+    let belongs_to_other = path.starts_with("/admin") != admin;
+    #[cfg(feature = "hydrate")]
+    {
+        let hydrated = document().document_element().is_some_and(|root| root.has_attribute("data-hydrated"));
+        if belongs_to_other && hydrated {
+            let search = location.search.get_untracked();
+            let url = if search.is_empty() { path.clone() } else { format!("{path}?{search}") };
+            let _ = window().location().replace(&url);
+            return view! { <p class="loading">"Loading…"</p> }.into_any();
+        }
+    }
+    let _ = belongs_to_other;
+    view! { <NotFound /> }.into_any()
+}

@@ -216,3 +216,28 @@ async fn the_banner_follows_the_customer_segment() {
         assert_eq!(attribute(&html, "banner", "data-segment"), Some("high_value"), "{backend:?}");
     }
 }
+
+#[tokio::test]
+async fn admin_pages_load_the_admin_bundle_and_shop_pages_never_do() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let admin = app.admin_client().await;
+        for path in ["/admin", "/admin/pricing", "/admin/experiments"] {
+            let response = admin.get(app.url(path)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{backend:?} {path}");
+            let html = response.text().await.unwrap();
+            assert!(html.contains("/pkg/mercato_admin.js"), "{path} hydrates with the admin bundle");
+            assert!(html.contains(r#"data-testid="experiment""#) || path != "/admin/experiments");
+        }
+        for path in ["/", "/category/tea", "/login"] {
+            let html = admin.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+            assert!(html.contains("/pkg/mercato.js") && !html.contains("mercato_admin"), "{path}");
+        }
+        // A shopper gets the admin frame but no admin data.
+        let shopper = shopper_client();
+        app.register(&shopper).await;
+        let html = shopper.get(app.url("/admin/experiments")).send().await.unwrap().text().await.unwrap();
+        assert!(!html.contains(r#"data-testid="experiment""#));
+        assert_problem(shopper.get(app.url("/api/v1/admin/experiments")).send().await.unwrap(), 403).await;
+    }
+}
