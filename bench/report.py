@@ -107,6 +107,15 @@ def throughput_figures(samples, load, rounds):
             figure("ssr_home_experiments_ratio", median_ratio("home_on", "home_off"), f"{ratio_unit}, {cookies}",
                    EXPERIMENTS_OFF, median_ratio("home_on", "home_off"), EXPERIMENTS_GOAL),
         ]
+    if len(series.get("render_on", [])) == rounds and len(series.get("render_off", [])) == rounds:
+        fresh = "returning visitor with a cart (no page cache: a full SSR per request)"
+        figs += [
+            figure("ssr_home_render_experiments_on_rps", rps("render_on"), f"{rps_unit}, {fresh}", EXPERIMENTS_OFF,
+                   median_ratio("render_on", "render_off")),
+            figure("ssr_home_render_experiments_ratio", median_ratio("render_on", "render_off"),
+                   f"{ratio_unit}, {fresh}", EXPERIMENTS_OFF, median_ratio("render_on", "render_off"),
+                   EXPERIMENTS_GOAL),
+        ]
     return figs, series
 
 
@@ -241,11 +250,12 @@ def main():
 
     labels = {"bare": "/bare (anchor)", "leptos": "/leptos (anchor)", "home": "/ (Mercato)",
               "home_on": "/ + mercato_ab, experiments on", "home_off": "/ + mercato_ab, experiments off",
+              "render_on": "/ uncached, experiments on", "render_off": "/ uncached, experiments off",
               "product": f"{args.product_path} (Mercato)"}
     print()
     if series:
         print(f"SSR throughput, req/s per round ({args.load})")
-        for subject in ("bare", "leptos", "home", "home_on", "home_off", "product"):
+        for subject in ("bare", "leptos", "home", "home_on", "home_off", "render_on", "render_off", "product"):
             if subject in series:
                 rounds = "  ".join(f"{v:>10,.0f}" for v in series[subject])
                 print(f"  {labels[subject]:<32} {rounds}   median {statistics.median(series[subject]):>10,.0f}")

@@ -198,6 +198,12 @@ check_page home_on "$HOME_URL" "$AB_COOKIE"
 check_page home_off "$HOME_OFF_URL" "$AB_COOKIE"
 grep -q 'data-variant="variant_a"' "$TMP/home_on.html" || die "/ does not serve the hero variant of the mercato_ab cookie"
 grep -q 'data-variant="control"' "$TMP/home_off.html" || die "/ with MERCATO_EXPERIMENTS=off does not serve the control hero"
+# The same pair past the one-second page cache (a visitor with a cart always gets a fresh
+# render): the cost of assigning and recording the exposure inside a full SSR of `/`.
+RENDER_COOKIE="$AB_COOKIE; mercato_cart=1"
+check_page render_on "$HOME_URL" "$RENDER_COOKIE"
+check_page render_off "$HOME_OFF_URL" "$RENDER_COOKIE"
+grep -q 'data-variant="variant_a"' "$TMP/render_on.html" || die "a fresh render of / does not serve the cookie's variant"
 
 # ---------------------------------------------------------------------------------------
 # Sizes: the wasm, JS and CSS that `/` makes the browser download (read from the page's
@@ -263,9 +269,13 @@ for round in $(seq 1 "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then
     measure home_on "$round" "$HOME_URL" "$AB_COOKIE"
     measure home_off "$round" "$HOME_OFF_URL" "$AB_COOKIE"
+    measure render_on "$round" "$HOME_URL" "$RENDER_COOKIE"
+    measure render_off "$round" "$HOME_OFF_URL" "$RENDER_COOKIE"
   else
     measure home_off "$round" "$HOME_OFF_URL" "$AB_COOKIE"
     measure home_on "$round" "$HOME_URL" "$AB_COOKIE"
+    measure render_off "$round" "$HOME_OFF_URL" "$RENDER_COOKIE"
+    measure render_on "$round" "$HOME_URL" "$RENDER_COOKIE"
   fi
   measure product "$round" "$PRODUCT_URL" "$VISITOR_COOKIE"
 done
