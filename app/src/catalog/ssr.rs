@@ -140,6 +140,13 @@ pub fn record_view(events: &crate::events::buffer::EventBuffer, sku: &Sku, visit
 #[derive(Deserialize)]
 struct ViewedPayload {
     sku: String,
+    /// Identical views coalesced by the event buffer (absent: one).
+    #[serde(default = "one")]
+    count: i64,
+}
+
+fn one() -> i64 {
+    1
 }
 
 #[derive(Deserialize)]
@@ -153,7 +160,7 @@ struct OrderPlacedLine {
     quantity: i64,
 }
 
-/// Outbox consumer: `product_viewed` → views + 1; `order_placed` → units sold and orders.
+/// Outbox consumer: `product_viewed` → views + its count; `order_placed` → units sold and orders.
 /// Increments are not idempotent by themselves; the outbox applies each event once.
 pub async fn apply_stats(conn: &mut AnyConnection, event: &Event) -> Result<(), sqlx::Error> {
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
@@ -161,10 +168,11 @@ pub async fn apply_stats(conn: &mut AnyConnection, event: &Event) -> Result<(), 
         events::kind::PRODUCT_VIEWED => {
             let payload: ViewedPayload = serde_json::from_value(event.payload.clone()).map_err(decode)?;
             sqlx::query(
-                "INSERT INTO product_stats (sku, views) VALUES ($1, 1) \
-                 ON CONFLICT (sku) DO UPDATE SET views = product_stats.views + 1",
+                "INSERT INTO product_stats (sku, views) VALUES ($1, $2) \
+                 ON CONFLICT (sku) DO UPDATE SET views = product_stats.views + $2",
             )
             .bind(payload.sku)
+            .bind(payload.count.max(1))
             .execute(&mut *conn)
             .await?;
         }

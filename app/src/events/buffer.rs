@@ -62,13 +62,66 @@ pub async fn run_flusher(db: Db, mut receiver: mpsc::Receiver<Pending>) {
     }
 }
 
+/// Merges identical events of one batch into one carrying `"count": n` (n > 1), in order of
+/// first appearance.
+///
+/// **Rationale:** a busy product page is one visitor reloading or many requests from one
+/// browser; publishing each as its own event made the outbox worker, which applies one
+/// delivery per transaction, fall minutes behind under load. Consumers read `count`
+/// (absent means one).
+pub fn coalesce(events: &[Pending]) -> Vec<Pending> {
+    let mut merged: Vec<(Pending, i64)> = Vec::with_capacity(events.len());
+    let mut index: std::collections::HashMap<(&str, &str, String), usize> = std::collections::HashMap::new();
+    for event in events {
+        let (kind, aggregate, payload) = event;
+        let key = (*kind, aggregate.as_str(), payload.to_string());
+        match index.get(&key) {
+            Some(&i) => merged[i].1 += 1,
+            None => {
+                index.insert(key, merged.len());
+                merged.push((event.clone(), 1));
+            }
+        }
+    }
+    merged
+        .into_iter()
+        .map(|((kind, aggregate, mut payload), count)| {
+            if let (true, serde_json::Value::Object(map)) = (count > 1, &mut payload) {
+                map.insert("count".into(), count.into());
+            }
+            (kind, aggregate, payload)
+        })
+        .collect()
+}
+
 #[tracing::instrument(name = "events.write_batch", skip_all, fields(n_events = events.len()))]
 async fn write_batch(db: &Db, events: &[Pending]) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    for (kind, aggregate, payload) in events {
-        super::publish(&mut tx, kind, aggregate, payload).await?;
+    for (kind, aggregate, payload) in coalesce(events) {
+        super::publish(&mut tx, kind, &aggregate, &payload).await?;
     }
     tx.commit().await?;
     db.wake_outbox();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coalesce;
+    use serde_json::json;
+
+    #[test]
+    fn identical_events_merge_into_one_with_a_count_and_others_stay_apart() {
+        let view = |visitor: &str| {
+            ("product_viewed", "COF-001".to_string(), json!({ "sku": "COF-001", "visitor_id": visitor }))
+        };
+        let merged = coalesce(&[view("a"), view("b"), view("a"), view("a")]);
+        assert_eq!(
+            merged,
+            vec![
+                ("product_viewed", "COF-001".to_string(), json!({ "sku": "COF-001", "visitor_id": "a", "count": 3 })),
+                ("product_viewed", "COF-001".to_string(), json!({ "sku": "COF-001", "visitor_id": "b" })),
+            ]
+        );
+    }
 }
