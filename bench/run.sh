@@ -71,6 +71,7 @@ done
 TMP="$(mktemp -d /tmp/mercato-bench.XXXXXX)"
 APP_PID=""
 APP_OFF_PID=""
+APP_ON_PID=""
 ANCHORS_PID=""
 PRICES_PID=""
 stop() {
@@ -83,6 +84,7 @@ cleanup() {
   stop "$PRICES_PID"
   stop "$APP_PID"
   stop "$APP_OFF_PID"
+  stop "$APP_ON_PID"
   stop "$ANCHORS_PID"
   rm -rf "$TMP"
 }
@@ -162,20 +164,31 @@ MERCATO_ADDR="127.0.0.1:$APP_PORT" \
 APP_PID=$!
 wait_for "http://127.0.0.1:$APP_PORT/healthz" "$APP_PID" "$TMP/app.log"
 
-# Its own database: two servers on one SQLite file would contend for its write lock, which
-# is not what experiments cost.
+# Experiments on and off are compared on two servers started alike, each on its own fresh
+# database and serving only this comparison: the main app's history (its outbox work, its
+# SQLite WAL after the other subjects) would otherwise weigh on one side only. Two servers on
+# one SQLite file would contend for its write lock, which is not what experiments cost.
+# start_twin NAME PORT EXPERIMENTS: starts one server and sets TWIN_PID.
+start_twin() {
+  local name="$1" port="$2" experiments="$3"
+  say "start mercato serve with MERCATO_EXPERIMENTS=$experiments on 127.0.0.1:$port (fresh SQLite database, demo seed)"
+  MERCATO_ADDR="127.0.0.1:$port" \
+    DATABASE_URL="sqlite://$TMP/bench-$name.db?mode=rwc" \
+    MERCATO_INVENTORY_TOKEN=bench \
+    MERCATO_EXPERIMENTS="$experiments" \
+    RUST_LOG=warn \
+    "$BIN" serve >"$TMP/app-$name.log" 2>&1 &
+  TWIN_PID=$!
+  wait_for "http://127.0.0.1:$port/healthz" "$TWIN_PID" "$TMP/app-$name.log"
+}
 APP_OFF_PORT="$(new_port "$APP_PORT")"
-say "start mercato serve with MERCATO_EXPERIMENTS=off on 127.0.0.1:$APP_OFF_PORT (fresh SQLite database, demo seed)"
-MERCATO_ADDR="127.0.0.1:$APP_OFF_PORT" \
-  DATABASE_URL="sqlite://$TMP/bench-off.db?mode=rwc" \
-  MERCATO_INVENTORY_TOKEN=bench \
-  MERCATO_EXPERIMENTS=off \
-  RUST_LOG=warn \
-  "$BIN" serve >"$TMP/app-off.log" 2>&1 &
-APP_OFF_PID=$!
-wait_for "http://127.0.0.1:$APP_OFF_PORT/healthz" "$APP_OFF_PID" "$TMP/app-off.log"
+start_twin off "$APP_OFF_PORT" off
+APP_OFF_PID=$TWIN_PID
+APP_ON_PORT="$(new_port "$APP_PORT" "$APP_OFF_PORT")"
+start_twin on "$APP_ON_PORT" on
+APP_ON_PID=$TWIN_PID
 
-ANCHORS_PORT="$(new_port "$APP_PORT" "$APP_OFF_PORT")"
+ANCHORS_PORT="$(new_port "$APP_PORT" "$APP_OFF_PORT" "$APP_ON_PORT")"
 say "start mercato bench-anchors on 127.0.0.1:$ANCHORS_PORT"
 RUST_LOG=warn "$BIN" bench-anchors --addr "127.0.0.1:$ANCHORS_PORT" >"$TMP/anchors.log" 2>&1 &
 ANCHORS_PID=$!
@@ -185,6 +198,7 @@ BARE_URL="http://127.0.0.1:$ANCHORS_PORT/bare"
 LEPTOS_URL="http://127.0.0.1:$ANCHORS_PORT/leptos"
 HOME_URL="http://127.0.0.1:$APP_PORT/"
 HOME_OFF_URL="http://127.0.0.1:$APP_OFF_PORT/"
+HOME_ON_URL="http://127.0.0.1:$APP_ON_PORT/"
 PRODUCT_URL="http://127.0.0.1:$APP_PORT$PRODUCT_PATH"
 
 check_page bare "$BARE_URL"
@@ -194,14 +208,14 @@ check_page product "$PRODUCT_URL" "$VISITOR_COOKIE"
 grep -q 'rel="modulepreload"' "$TMP/leptos.html" || die "/leptos has no hydration scripts"
 # The on/off ratio means something only if the cookie's variant is served with experiments
 # on and the control with them off.
-check_page home_on "$HOME_URL" "$AB_COOKIE"
+check_page home_on "$HOME_ON_URL" "$AB_COOKIE"
 check_page home_off "$HOME_OFF_URL" "$AB_COOKIE"
 grep -q 'data-variant="variant_a"' "$TMP/home_on.html" || die "/ does not serve the hero variant of the mercato_ab cookie"
 grep -q 'data-variant="control"' "$TMP/home_off.html" || die "/ with MERCATO_EXPERIMENTS=off does not serve the control hero"
 # The same pair past the one-second page cache (a visitor with a cart always gets a fresh
 # render): the cost of assigning and recording the exposure inside a full SSR of `/`.
 RENDER_COOKIE="$AB_COOKIE; mercato_cart=1"
-check_page render_on "$HOME_URL" "$RENDER_COOKIE"
+check_page render_on "$HOME_ON_URL" "$RENDER_COOKIE"
 check_page render_off "$HOME_OFF_URL" "$RENDER_COOKIE"
 grep -q 'data-variant="variant_a"' "$TMP/render_on.html" || die "a fresh render of / does not serve the cookie's variant"
 
@@ -267,15 +281,15 @@ for round in $(seq 1 "$ROUNDS"); do
   # On and off back to back, their order alternating between rounds so that neither always
   # runs in the other's wake.
   if [ $((round % 2)) = 1 ]; then
-    measure home_on "$round" "$HOME_URL" "$AB_COOKIE"
+    measure home_on "$round" "$HOME_ON_URL" "$AB_COOKIE"
     measure home_off "$round" "$HOME_OFF_URL" "$AB_COOKIE"
-    measure render_on "$round" "$HOME_URL" "$RENDER_COOKIE"
+    measure render_on "$round" "$HOME_ON_URL" "$RENDER_COOKIE"
     measure render_off "$round" "$HOME_OFF_URL" "$RENDER_COOKIE"
   else
     measure home_off "$round" "$HOME_OFF_URL" "$AB_COOKIE"
-    measure home_on "$round" "$HOME_URL" "$AB_COOKIE"
+    measure home_on "$round" "$HOME_ON_URL" "$AB_COOKIE"
     measure render_off "$round" "$HOME_OFF_URL" "$RENDER_COOKIE"
-    measure render_on "$round" "$HOME_URL" "$RENDER_COOKIE"
+    measure render_on "$round" "$HOME_ON_URL" "$RENDER_COOKIE"
   fi
   measure product "$round" "$PRODUCT_URL" "$VISITOR_COOKIE"
 done
@@ -292,12 +306,15 @@ check_healthy() {
 }
 check_healthy "$APP_PORT" app
 check_healthy "$APP_OFF_PORT" app-off
+check_healthy "$APP_ON_PORT" app-on
 
 # What follows uses servers of its own or none: stop these so they take no CPU from it.
 stop "$APP_PID"
 APP_PID=""
 stop "$APP_OFF_PID"
 APP_OFF_PID=""
+stop "$APP_ON_PID"
+APP_ON_PID=""
 stop "$ANCHORS_PID"
 ANCHORS_PID=""
 
