@@ -165,6 +165,17 @@ impl Application {
     }
 }
 
+/// The page routes of the shop and of the admin area, generated once per process.
+///
+/// **Rationale:** Leptos generates a route list by rendering the app while a process-wide
+/// flag stops every resource from loading. A server rendering a page at that moment (another
+/// server in the same process, as in the HTTP tests) would wait forever on its resources.
+/// Generated once, before the first server is built, the flag is never up while one serves.
+fn page_routes() -> &'static (Vec<leptos_axum::AxumRouteListing>, Vec<leptos_axum::AxumRouteListing>) {
+    static ROUTES: OnceLock<(Vec<leptos_axum::AxumRouteListing>, Vec<leptos_axum::AxumRouteListing>)> = OnceLock::new();
+    ROUTES.get_or_init(|| (generate_route_list(App), generate_route_list(app::AdminApp)))
+}
+
 /// The bundle, styles and images, with their pre-compressed `.br`/`.gz` copies.
 ///
 /// **Rationale:** served here rather than by Leptos's fallback, which answers anything but
@@ -227,7 +238,7 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 pub fn router(api_state: ApiState) -> Router {
     let app_state = api_state.app.clone();
     let leptos_options = app_state.leptos_options.clone();
-    let routes = generate_route_list(App);
+    let (routes, admin_routes) = page_routes().clone();
     // The admin area renders with its own shell and bundle. Its routes are added by hand:
     // `leptos_routes_with_context` would register every server function a second time.
     let admin_page = leptos_axum::render_app_async_with_context(
@@ -245,7 +256,7 @@ pub fn router(api_state: ApiState) -> Router {
         },
     );
     let mut pages = Router::new();
-    for listing in generate_route_list(app::AdminApp) {
+    for listing in admin_routes {
         pages = pages.route(listing.path(), get(admin_page.clone()));
     }
     let pages = pages
