@@ -1,20 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { waitForHydration } from './helpers';
-
-const email = process.env.E2E_ADMIN_EMAIL ?? 'admin@e2e.test';
-const password = process.env.E2E_ADMIN_PASSWORD ?? '';
+import { adminEmail as email, adminPassword as password, loginAsAdmin, waitForHydration } from './helpers';
 
 test('the owner previews a rule change, saves it, and sees it in the audit log', async ({ page }, testInfo) => {
   test.skip(!password, 'E2E_ADMIN_PASSWORD is set by ./x test');
-  await page.goto('/login?next=/admin/pricing');
-  await waitForHydration(page, testInfo);
-  await page.fill('#login-email', email);
-  await page.fill('#login-password', password);
-  await page.getByTestId('login-submit').click();
-  await expect(page).toHaveURL((url) => url.pathname === '/admin/pricing');
-  // With JavaScript the shop bundle hands the admin page over with a full load: wait for it.
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Dynamic pricing');
-  await page.waitForLoadState('load');
+  await loginAsAdmin(page, testInfo, '/admin/pricing', 'Dynamic pricing');
 
   // Scope: one product per project, so the JS and no-JS runs (and other specs) never meet.
   const sku = testInfo.project.name === 'js' ? 'MUG-002' : 'MUG-004';

@@ -1,8 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { waitForHydration } from './helpers';
-
-const email = process.env.E2E_ADMIN_EMAIL ?? 'admin@e2e.test';
-const password = process.env.E2E_ADMIN_PASSWORD ?? '';
+import { adminPassword as password, loginAsAdmin, waitForHydration } from './helpers';
 
 test('the hero variant and the new-visitor banner are in the server-rendered page', async ({ page }, testInfo) => {
   await page.goto('/');
@@ -18,16 +15,7 @@ test('the hero variant and the new-visitor banner are in the server-rendered pag
 
 test('the owner reads experiment results with charts and edits the new-visitor banner', async ({ page, browser }, testInfo) => {
   test.skip(!password, 'E2E_ADMIN_PASSWORD is set by ./x test');
-  await page.goto('/login?next=/admin/experiments');
-  await waitForHydration(page, testInfo);
-  await page.fill('#login-email', email);
-  await page.fill('#login-password', password);
-  await page.getByTestId('login-submit').click();
-  await expect(page).toHaveURL((url) => url.pathname === '/admin/experiments');
-  // With JavaScript the shop bundle hands the admin page over with a full load: wait for it.
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Experiments and personalization');
-  await page.waitForLoadState('load');
-  await waitForHydration(page, testInfo);
+  await loginAsAdmin(page, testInfo, '/admin/experiments', 'Experiments and personalization');
 
   const hero = page.locator('[data-testid="experiment"][data-key="hero"]');
   await expect(hero.getByTestId('experiment-status')).toHaveText('running');

@@ -32,3 +32,23 @@ export async function firstInStockSku(page: Page, category = 'coffee'): Promise<
   expect(sku).toBeTruthy();
   return sku!;
 }
+
+export const adminEmail = process.env.E2E_ADMIN_EMAIL ?? 'admin@e2e.test';
+/** Set by `./x test` (the owner it creates); tests that need the owner skip without it. */
+export const adminPassword = process.env.E2E_ADMIN_PASSWORD ?? '';
+
+/**
+ * Logs in as the shop owner and waits until the admin page `next` (h1 `heading`) has loaded.
+ * With JavaScript the shop bundle hands an admin page over with a full page load.
+ */
+export async function loginAsAdmin(page: Page, testInfo: TestInfo, next: string, heading: string) {
+  await page.goto(`/login?next=${next}`);
+  await waitForHydration(page, testInfo);
+  await page.fill('#login-email', adminEmail);
+  await page.fill('#login-password', adminPassword);
+  await page.getByTestId('login-submit').click();
+  await expect(page).toHaveURL((url) => url.pathname === next);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(heading);
+  await page.waitForLoadState('load');
+  await waitForHydration(page, testInfo);
+}

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { register, uniqueEmail, waitForHydration } from './helpers';
+import { adminPassword, loginAsAdmin, register, uniqueEmail, waitForHydration } from './helpers';
 
 // Any console error or warning (hydration mismatch, CSP violation, panic) fails the test.
 test.beforeEach(async ({ page }) => {
@@ -67,17 +67,8 @@ test('adding to the cart after hydration updates the badge without a reload', as
 });
 
 test('admin pages hydrate with their own bundle, and links between the shop and admin load the other one', async ({ page }, testInfo) => {
-  const password = process.env.E2E_ADMIN_PASSWORD ?? '';
-  test.skip(!password, 'E2E_ADMIN_PASSWORD is set by ./x test');
-  await page.goto('/login?next=/admin');
-  await waitForHydration(page, testInfo);
-  await page.fill('#login-email', process.env.E2E_ADMIN_EMAIL ?? 'admin@e2e.test');
-  await page.fill('#login-password', password);
-  await page.getByTestId('login-submit').click();
-  await expect(page).toHaveURL((url) => url.pathname === '/admin');
-  // The shop bundle hands /admin over with a full page load: wait for the admin page itself.
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Shop admin');
-  await page.waitForLoadState('load');
+  test.skip(!adminPassword, 'E2E_ADMIN_PASSWORD is set by ./x test');
+  await loginAsAdmin(page, testInfo, '/admin', 'Shop admin');
   for (const path of ['/admin', '/admin/pricing', '/admin/experiments']) {
     const response = await page.goto(path);
     await waitForHydration(page, testInfo);
