@@ -54,8 +54,7 @@ async fn save_checked(experiment: Experiment) -> Result<(), AppError> {
     let state = crate::state::state()?;
     let key = experiment.key.clone();
     if let Err(problems) = experiment.validate() {
-        let message =
-            problems.iter().map(|(field, message)| format!("{field} {message}")).collect::<Vec<_>>().join("; ");
+        let message = super::domain::describe_problems(&problems);
         back(&key, Some(&message));
         return Ok(());
     }
@@ -203,8 +202,7 @@ pub async fn save_banner(
     };
     let anchor = format!("#banner-{}", segment.as_str());
     if let Err(problems) = content.validate() {
-        let message =
-            problems.iter().map(|(field, message)| format!("{field} {message}")).collect::<Vec<_>>().join("; ");
+        let message = super::domain::describe_problems(&problems);
         crate::state::redirect(&format!(
             "/admin/experiments?banner_error={}&segment={}{anchor}",
             crate::accounts::api::url_escape(&message),

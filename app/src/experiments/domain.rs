@@ -286,6 +286,11 @@ impl BannerContent {
     }
 }
 
+/// Validation problems as one sentence for a form or a problem+json `detail`.
+pub fn describe_problems(problems: &[(String, String)]) -> String {
+    problems.iter().map(|(field, message)| format!("{field} {message}")).collect::<Vec<_>>().join("; ")
+}
+
 /// Variants an experiment may have.
 pub const MAX_VARIANTS: usize = 6;
 

@@ -238,8 +238,7 @@ pub async fn admin_put_experiment(
     identity.require_admin()?;
     experiment.key = key;
     if let Err(problems) = experiment.validate() {
-        let detail =
-            problems.iter().map(|(field, message)| format!("{field} {message}")).collect::<Vec<_>>().join("; ");
+        let detail = app::experiments::domain::describe_problems(&problems);
         return Err(ApiError::unprocessable(detail));
     }
     app::experiments::ssr::save_experiment(&state.app.db, &experiment).await?;
