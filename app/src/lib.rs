@@ -15,7 +15,9 @@ pub mod db;
 pub mod events;
 pub mod experiments;
 pub mod layout;
+pub mod plans;
 pub mod pricing;
+pub mod recommendations;
 pub mod shared;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -97,6 +99,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=accounts::ui::LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=accounts::ui::RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=accounts::ui::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/pricing") view=plans::ui::PricingPage ssr=SsrMode::Async />
+                    <Route path=path!("/wishlist") view=plans::ui::WishlistPage ssr=SsrMode::Async />
+                    <Route path=path!("/support") view=plans::ui::SupportPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <layout::Footer />
@@ -118,6 +123,7 @@ pub fn AdminApp() -> impl IntoView {
                 <Routes fallback=|| view! { <layout::OtherBundle admin=true /> }>
                     <Route path=path!("/admin") view=admin::AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/pricing") view=pricing::ui::AdminPricingPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/plans") view=plans::ui::AdminPlansPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/admin/experiments")
                         view=experiments::ui::AdminExperimentsPage

@@ -18,6 +18,10 @@ pub struct AppState {
     pub experiments: crate::experiments::ssr::ExperimentCatalog,
     /// Lifetime spend from which a customer is in the `high_value` segment.
     pub high_value_cents: i64,
+    /// Plans' current versions, briefly cached (anonymous entitlements).
+    pub plans: crate::plans::ssr::PlanCache,
+    /// Collects subscription invoices.
+    pub payments: std::sync::Arc<dyn crate::plans::ssr::PaymentProvider>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

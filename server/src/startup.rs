@@ -31,6 +31,7 @@ pub struct Application {
     prices: crate::routes::prices::PriceFeed,
     events: tokio::sync::mpsc::Receiver<app::events::buffer::Pending>,
     experiments: app::experiments::ssr::ExperimentCatalog,
+    state: AppState,
     /// Flips to true when shutdown starts: workers stop and long-lived streams end, so
     /// in-flight requests can finish and the server can exit.
     shutdown: watch::Sender<bool>,
@@ -90,6 +91,8 @@ impl Application {
             events,
             experiments,
             high_value_cents: settings.high_value_cents,
+            plans: app::plans::ssr::PlanCache::default(),
+            payments: Arc::new(app::plans::ssr::ManualInvoices),
         };
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -104,6 +107,7 @@ impl Application {
         Ok(Application {
             listener,
             experiments: app_state.experiments.clone(),
+            state: app_state.clone(),
             router: router(api_state),
             db,
             port,
@@ -119,6 +123,11 @@ impl Application {
 
     pub fn db(&self) -> Db {
         self.db.clone()
+    }
+
+    /// The state handlers share (tests drive background jobs through it).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
     }
 
     /// Serves until Ctrl-C or SIGTERM, then stops accepting, finishes in-flight requests,
@@ -141,6 +150,7 @@ impl Application {
         let event_flusher = tokio::spawn(app::events::buffer::run_flusher(self.db.clone(), self.events));
         let reloader =
             tokio::spawn(app::experiments::ssr::run_reloader(self.db.clone(), self.experiments, stop_rx.clone()));
+        let renewals = tokio::spawn(app::plans::ssr::run_renewals(self.state.clone(), stop_rx.clone()));
         let tailer = tokio::spawn(crate::routes::prices::run_tailer(self.db.clone(), self.prices.clone(), stop_rx));
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
         let result = axum::serve(self.listener, self.router)
@@ -160,6 +170,7 @@ impl Application {
         let _ = reloader.await;
         let _ = worker.await;
         let _ = tailer.await;
+        let _ = renewals.await;
         self.db.close().await;
         result
     }

@@ -24,6 +24,16 @@ pub struct Identity {
     pub user: Option<User>,
     /// The raw session token from the cookie, kept to delete the session on logout.
     pub session_token: Option<String>,
+    /// The entitlements cached on the session row (JSON), read with the session itself so
+    /// a feature check costs no query (see `plans::ssr::entitlements`).
+    pub cached_entitlements: Option<String>,
+}
+
+impl Identity {
+    /// A visitor who is not logged in.
+    pub fn anonymous(visitor_id: String) -> Identity {
+        Identity { visitor_id, user: None, session_token: None, cached_entitlements: None }
+    }
 }
 
 impl Identity {
@@ -60,7 +70,8 @@ pub fn is_valid_visitor_id(raw: &str) -> bool {
     (8..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn token_hash(token: &str) -> String {
+/// The hash a session is stored under (the token itself is never stored).
+pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -212,17 +223,21 @@ pub async fn logout(db: &Db, token: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The user behind a session token, if the session exists and has not expired.
-pub async fn resolve_session(db: &Db, token: &str) -> Result<Option<User>, AppError> {
+/// The user behind a session token, if the session exists and has not expired, with the
+/// entitlements cached on the session.
+pub async fn resolve_session(db: &Db, token: &str) -> Result<Option<(User, Option<String>)>, AppError> {
     let row = sqlx::query(
-        "SELECT u.id, u.email, u.display_name, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2",
+        "SELECT u.id, u.email, u.display_name, u.role, s.entitlements FROM sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
     )
     .bind(token_hash(token))
     .bind(now_ms())
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.as_ref().map(user_from_row).transpose()?)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some((user_from_row(&row)?, row.try_get("entitlements")?)))
 }
 
 /// Creates an admin (or promotes an existing user and resets the password). Returns the

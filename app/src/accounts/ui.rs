@@ -97,6 +97,12 @@ pub fn AccountPage() -> impl IntoView {
                             <section class="account">
                                 <h1>{format!("Hello, {}", user.display_name)}</h1>
                                 <p class="muted">{user.email}</p>
+                                <crate::plans::ui::MyPlan />
+                                <p>
+                                    <A href="/wishlist">"Your wishlist"</A>
+                                    " · "
+                                    <A href="/support">"Support"</A>
+                                </p>
                                 <h2>"Your orders"</h2>
                                 {if orders.is_empty() {
                                     view! { <p class="empty">"No orders yet."</p> }.into_any()

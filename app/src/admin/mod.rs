@@ -26,6 +26,10 @@ pub fn AdminHome() -> impl IntoView {
                                         " — rules and guardrails, preview, price history, audit log"
                                     </li>
                                     <li>
+                                        <A href="/admin/plans">"Plans and subscriptions"</A>
+                                        " — plan editor, subscribers and MRR, invoices, support queue"
+                                    </li>
+                                    <li>
                                         <A href="/admin/experiments">"Experiments and banners"</A>
                                         " — hero A/B test, results with confidence intervals, banner per segment"
                                     </li>

@@ -23,7 +23,7 @@ impl CartOwner {
         }
     }
 
-    fn key(&self) -> String {
+    pub fn key(&self) -> String {
         match self {
             CartOwner::Visitor(visitor_id) => format!("v:{visitor_id}"),
             CartOwner::User(user_id) => format!("u:{user_id}"),

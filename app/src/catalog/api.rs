@@ -1,15 +1,30 @@
-//! Catalog server functions: thin wrappers over `ssr` that the pages call.
+//! Catalog server functions: thin wrappers over `ssr` that the pages call. Each checks the
+//! plan feature it serves (search, product pages, advanced filters, picks for you).
 
-use super::domain::{Category, Product};
+// The `#[server]` macro generates code an item-level `allow` does not reach.
+#![allow(clippy::too_many_arguments)]
+
+use super::domain::{Category, FilterQuery, Product};
+use crate::plans::domain::Gate;
 use crate::shared::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// The home page's product shelf: picks for this shopper, or the shop's best sellers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shelf {
+    /// `for_you` or `popular`.
+    pub kind: String,
+    pub products: Vec<Product>,
+    /// Whether "for you" is locked for this shopper (and which plan unlocks it).
+    pub for_you: Gate,
+}
 
 /// Everything the home page shows, in one round trip.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HomeData {
     pub categories: Vec<Category>,
-    pub popular: Vec<Product>,
+    pub shelf: Shelf,
     /// The hero variant this visitor is assigned (the same one on every render).
     pub hero: crate::experiments::domain::Hero,
     /// The banner for the visitor's segment, when the shop has one.
@@ -19,6 +34,7 @@ pub struct HomeData {
 #[server(prefix = "/rpc")]
 pub async fn get_home() -> Result<HomeData, AppError> {
     use crate::experiments::ssr::{banner, request_assignments, segment_of};
+    use crate::plans::domain::Feature;
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
     let assignments = request_assignments().await;
@@ -26,8 +42,20 @@ pub async fn get_home() -> Result<HomeData, AppError> {
     let hero = state.experiments.hero(&state.events, &identity.visitor_id, segment, &assignments);
     let banner = banner(&state.db, segment).await?;
     let categories = super::ssr::list_categories(&state.db).await?;
-    let popular = without_descriptions(super::ssr::popular_products(&state.db, 8).await?);
-    Ok(HomeData { categories, popular, hero, banner })
+    let for_you = crate::plans::ssr::gate(&state, &identity, Feature::PersonalizedRecommendations, false).await?;
+    let shelf = match (&for_you, &identity.user) {
+        (Gate::Open, Some(user)) => Shelf {
+            kind: "for_you".into(),
+            products: crate::recommendations::ssr::for_you(&state.db, user.id, 8).await?,
+            for_you,
+        },
+        _ => Shelf {
+            kind: "popular".into(),
+            products: without_descriptions(super::ssr::popular_products(&state.db, 8).await?),
+            for_you,
+        },
+    };
+    Ok(HomeData { categories, shelf, hero, banner })
 }
 
 #[server(prefix = "/rpc")]
@@ -36,21 +64,87 @@ pub async fn get_categories() -> Result<Vec<Category>, AppError> {
     super::ssr::list_categories(&state.db).await
 }
 
-/// A category page: the category and its products, optionally narrowed by a search.
-#[server(prefix = "/rpc")]
-pub async fn get_category_page(slug: String, q: Option<String>) -> Result<(Category, Vec<Product>), AppError> {
-    let state = crate::state::state()?;
-    let category = super::ssr::get_category(&state.db, &slug).await?;
-    let search = super::domain::parse_search(q.as_deref());
-    let products = super::ssr::list_products(&state.db, Some(&category.slug), search.as_deref()).await?;
-    Ok((category, without_descriptions(products)))
+/// The filter panel of a listing: whether filters may be used, what was asked for (to
+/// refill the form) and the first problem with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterState {
+    pub gate: Gate,
+    pub query: FilterQuery,
+    /// Filters were asked for but not applied (locked or invalid).
+    pub ignored: bool,
+    /// (field, message) of an invalid filter.
+    pub error: Option<(String, String)>,
 }
 
+/// Applies the filters when they parse and the plan allows them; otherwise lists without
+/// them and says why (a page never fails over a filter).
+#[cfg(feature = "ssr")]
+async fn filters_for(
+    state: &crate::state::AppState,
+    identity: &crate::accounts::ssr::Identity,
+    query: FilterQuery,
+) -> Result<(super::domain::Filters, FilterState), AppError> {
+    use crate::plans::domain::Feature;
+    let gate = crate::plans::ssr::gate(state, identity, Feature::AdvancedFilters, false).await?;
+    let parsed = query.parse();
+    use super::domain::Filters;
+    let (filters, error) = match parsed {
+        Ok(filters) => (filters, None),
+        Err(AppError::Invalid { field, message }) => (Filters::default(), Some((field, message))),
+        Err(error) => return Err(error),
+    };
+    let allowed = gate.is_open() || filters.is_empty();
+    let ignored = error.is_some() || !allowed;
+    let applied = if allowed { filters } else { Filters::default() };
+    Ok((applied, FilterState { gate, query, ignored, error }))
+}
+
+/// A category page: the category and its products, optionally narrowed by a search and
+/// the advanced filters.
 #[server(prefix = "/rpc")]
-pub async fn search_products(q: Option<String>) -> Result<Vec<Product>, AppError> {
+pub async fn get_category_page(
+    slug: String,
+    q: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    min_rating: Option<String>,
+    in_stock: Option<String>,
+    sort: Option<String>,
+) -> Result<(Category, Vec<Product>, FilterState), AppError> {
+    use crate::plans::domain::Feature;
     let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    crate::plans::ssr::require(&state, &identity, Feature::ViewProducts).await?;
+    let category = super::ssr::get_category(&state.db, &slug).await?;
     let search = super::domain::parse_search(q.as_deref());
-    Ok(without_descriptions(super::ssr::list_products(&state.db, None, search.as_deref()).await?))
+    if search.is_some() {
+        crate::plans::ssr::require(&state, &identity, Feature::BasicSearch).await?;
+    }
+    let query = FilterQuery { min_price, max_price, min_rating, in_stock, sort, ..Default::default() };
+    let (filters, filter_state) = filters_for(&state, &identity, query).await?;
+    let products = super::ssr::list_products(&state.db, Some(&category.slug), search.as_deref(), &filters).await?;
+    Ok((category, without_descriptions(products), filter_state))
+}
+
+/// The search page: matching products (none without a search), filtered like a category.
+#[server(prefix = "/rpc")]
+pub async fn search_products(
+    q: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    min_rating: Option<String>,
+    in_stock: Option<String>,
+    sort: Option<String>,
+) -> Result<(Vec<Product>, FilterState), AppError> {
+    use crate::plans::domain::Feature;
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let search = super::domain::parse_search(q.as_deref());
+    crate::plans::ssr::require(&state, &identity, Feature::BasicSearch).await?;
+    let query = FilterQuery { min_price, max_price, min_rating, in_stock, sort, ..Default::default() };
+    let (filters, filter_state) = filters_for(&state, &identity, query).await?;
+    let products = super::ssr::list_products(&state.db, None, search.as_deref(), &filters).await?;
+    Ok((without_descriptions(products), filter_state))
 }
 
 /// Product tiles do not show descriptions; leaving them out keeps listing pages (and the
@@ -68,6 +162,7 @@ fn without_descriptions(mut products: Vec<Product>) -> Vec<Product> {
 pub async fn get_product_page(sku: String) -> Result<Product, AppError> {
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
+    crate::plans::ssr::require(&state, &identity, crate::plans::domain::Feature::ViewProducts).await?;
     let sku = crate::shared::Sku::parse(&sku).map_err(|_| AppError::NotFound(format!("product '{sku}'")))?;
     let product = super::ssr::get_product(&state.db, &sku).await?;
     super::ssr::record_view(&state.events, &sku, &identity.visitor_id);

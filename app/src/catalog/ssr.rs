@@ -1,6 +1,6 @@
 //! Catalog storage (server only).
 
-use super::domain::{Category, PriceView, Product};
+use super::domain::{Category, Filters, PriceView, Product, Sort};
 use crate::db::Db;
 use crate::events::{self, Event};
 use crate::shared::{now_ms, AppError, Sku};
@@ -12,10 +12,10 @@ use sqlx::{AnyConnection, Row};
 /// pricing velocity and analytics.
 pub const STATS_CONSUMER: &str = "product_stats";
 
-const PRODUCT_COLUMNS: &str = "p.sku, p.name, p.category_slug, p.description, p.image, p.tags, \
+pub(crate) const PRODUCT_COLUMNS: &str = "p.sku, p.name, p.category_slug, p.description, p.image, p.tags, \
      p.stock, p.price_cents, p.base_cents, p.price_reason, p.reference_30d_cents";
 
-fn product_from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
+pub(crate) fn product_from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
     let tags: String = row.try_get("tags")?;
     Ok(Product {
         sku: row.try_get("sku")?,
@@ -76,29 +76,68 @@ pub async fn get_category(db: &Db, slug: &str) -> Result<Category, AppError> {
 }
 
 /// Products, optionally in one category and/or matching a text search on name, description
-/// and tags. Ordered by category then name so pages are stable.
+/// and tags, narrowed and ordered by `filters`. Default order: category then name, so pages
+/// are stable.
 #[tracing::instrument(name = "catalog.list_products", skip(db))]
-pub async fn list_products(db: &Db, category: Option<&str>, search: Option<&str>) -> Result<Vec<Product>, AppError> {
-    let mut sql = format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE 1 = 1");
+pub async fn list_products(
+    db: &Db,
+    category: Option<&str>,
+    search: Option<&str>,
+    filters: &Filters,
+) -> Result<Vec<Product>, AppError> {
+    let mut sql =
+        format!("SELECT {PRODUCT_COLUMNS} FROM products p LEFT JOIN product_stats s ON s.sku = p.sku WHERE 1 = 1");
     let mut n_params = 0;
-    if category.is_some() {
+    let mut param = || {
         n_params += 1;
-        sql.push_str(&format!(" AND p.category_slug = ${n_params}"));
+        format!("${n_params}")
+    };
+    if category.is_some() {
+        sql.push_str(&format!(" AND p.category_slug = {}", param()));
     }
     if search.is_some() {
-        n_params += 1;
+        let n = param();
         sql.push_str(&format!(
-            " AND (LOWER(p.name) LIKE ${n_params} ESCAPE '\\' OR LOWER(p.description) LIKE ${n_params} ESCAPE '\\' \
-             OR LOWER(p.tags) LIKE ${n_params} ESCAPE '\\')"
+            " AND (LOWER(p.name) LIKE {n} ESCAPE '\\' OR LOWER(p.description) LIKE {n} ESCAPE '\\' \
+             OR LOWER(p.tags) LIKE {n} ESCAPE '\\')"
         ));
     }
-    sql.push_str(" ORDER BY p.category_slug, p.name");
+    if filters.min_price_cents.is_some() {
+        sql.push_str(&format!(" AND p.price_cents >= {}", param()));
+    }
+    if filters.max_price_cents.is_some() {
+        sql.push_str(&format!(" AND p.price_cents <= {}", param()));
+    }
+    if filters.min_rating.is_some() {
+        // Integer comparison: average >= n  ⇔  total >= n × count (no float, no rounding).
+        sql.push_str(&format!(
+            " AND COALESCE(s.rating_count, 0) > 0 AND s.rating_total >= {} * s.rating_count",
+            param()
+        ));
+    }
+    if filters.in_stock_only {
+        sql.push_str(" AND p.stock > 0");
+    }
+    sql.push_str(match filters.sort {
+        Sort::Name => " ORDER BY p.category_slug, p.name",
+        Sort::PriceAsc => " ORDER BY p.price_cents, p.sku",
+        Sort::PriceDesc => " ORDER BY p.price_cents DESC, p.sku",
+        Sort::Rating => {
+            " ORDER BY CASE WHEN COALESCE(s.rating_count, 0) = 0 THEN 0 \
+             ELSE s.rating_total * 1000 / s.rating_count END DESC, COALESCE(s.rating_count, 0) DESC, p.sku"
+        }
+        Sort::Popular => " ORDER BY COALESCE(s.units_sold, 0) DESC, COALESCE(s.views, 0) DESC, p.sku",
+        Sort::Newest => " ORDER BY p.created_at DESC, p.sku",
+    });
     let mut query = sqlx::query(&sql);
     if let Some(category) = category {
         query = query.bind(category.to_string());
     }
     if let Some(search) = search {
         query = query.bind(like_pattern(search));
+    }
+    for value in [filters.min_price_cents, filters.max_price_cents, filters.min_rating].into_iter().flatten() {
+        query = query.bind(value);
     }
     let rows = query.fetch_all(db.pool()).await?;
     rows.iter().map(product_from_row).collect::<Result<_, _>>().map_err(AppError::from)

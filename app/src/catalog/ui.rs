@@ -52,16 +52,7 @@ pub fn HomePage() -> impl IntoView {
                         view! {
                             <crate::experiments::ui::HeroSection hero=home.hero />
                             {home.banner.map(|banner| view! { <crate::experiments::ui::SegmentBanner banner /> })}
-                            <section class="shelf" data-testid="recommendations" data-kind="popular">
-                                <h2>"Popular right now"</h2>
-                                <div class="grid">
-                                    {home
-                                        .popular
-                                        .into_iter()
-                                        .map(|product| view! { <ProductCard product test_id="rec-item" /> })
-                                        .collect_view()}
-                                </div>
-                            </section>
+                            <Shelf shelf=home.shelf />
                             <section class="categories">
                                 <h2>"Shop by category"</h2>
                                 <ul class="category-list">
@@ -94,25 +85,36 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
+/// The filter fields of a listing page, read from the URL.
+fn filter_args(query: Memo<leptos_router::params::ParamsMap>) -> [Option<String>; 5] {
+    let query = query.read();
+    ["min_price", "max_price", "min_rating", "in_stock", "sort"].map(|key| query.get(key))
+}
+
 #[component]
 pub fn CategoryPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
+    let query_memo = Memo::new(move |_| query.get());
     let page = Resource::new(
-        move || (params.read().get("slug").unwrap_or_default(), query.read().get("q")),
-        |(slug, q)| get_category_page(slug, q),
+        move || (params.read().get("slug").unwrap_or_default(), query.read().get("q"), filter_args(query_memo)),
+        |(slug, q, [min_price, max_price, min_rating, in_stock, sort])| {
+            get_category_page(slug, q, min_price, max_price, min_rating, in_stock, sort)
+        },
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok((category, products)) => {
+                    Ok((category, products, filters)) => {
                         let n_products = products.len();
+                        let action = format!("/category/{}", category.slug);
                         view! {
                             <Title text=format!("{} — Mercato", category.name) />
                             <section class="category">
                                 <h1>{category.name}</h1>
                                 <p class="lead">{category.description}</p>
+                                <FilterPanel filters action q=None />
                                 <p class="count">{format!("{n_products} products")}</p>
                                 <ProductGrid products />
                             </section>
@@ -129,7 +131,13 @@ pub fn CategoryPage() -> impl IntoView {
 #[component]
 pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
-    let results = Resource::new(move || query.read().get("q"), search_products);
+    let query_memo = Memo::new(move |_| query.get());
+    let results = Resource::new(
+        move || (query.read().get("q"), filter_args(query_memo)),
+        |(q, [min_price, max_price, min_rating, in_stock, sort])| {
+            search_products(q, min_price, max_price, min_rating, in_stock, sort)
+        },
+    );
     view! {
         <Title text="Search — Mercato" />
         <section class="search-results">
@@ -142,17 +150,130 @@ pub fn SearchPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Searching…"</p> }>
                 {move || Suspend::new(async move {
                     match results.await {
-                        Ok(products) if products.is_empty() => {
-                            view! { <p class="empty">"No products match your search."</p> }.into_any()
-                        }
-                        Ok(products) => {
-                            view! { <ProductGrid products /> }.into_any()
+                        Ok((products, filters)) => {
+                            let q = query.read_untracked().get("q");
+                            view! {
+                                <FilterPanel filters action="/search".to_string() q />
+                                {if products.is_empty() {
+                                    view! { <p class="empty">"No products match your search."</p> }.into_any()
+                                } else {
+                                    view! { <ProductGrid products /> }.into_any()
+                                }}
+                            }
+                                .into_any()
                         }
                         Err(error) => view! { <ErrorView error /> }.into_any(),
                     }
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// Price range, minimum rating, in-stock and sort for a listing (a plain GET form, so it
+/// works before the wasm arrives). Locked for plans without `advanced_filters`.
+#[component]
+fn FilterPanel(filters: super::api::FilterState, action: String, q: Option<String>) -> impl IntoView {
+    use super::domain::Sort;
+    use crate::plans::domain::{Feature, Gate};
+    let super::api::FilterState { gate, query, ignored, error } = filters;
+    if let Gate::Locked { plan_name, .. } = gate {
+        return view! {
+            <div class="filters locked">
+                {ignored.then(|| view! { <p class="notice">"Filters were not applied."</p> })}
+                <crate::plans::ui::LockedFeature feature=Feature::AdvancedFilters plan_name />
+            </div>
+        }
+        .into_any();
+    }
+    let error_for = |field: &'static str| {
+        let message = error.as_ref().filter(|(f, _)| f == field).map(|(_, message)| message.clone());
+        message.map(|message| view! { <p class="field-error" role="alert">{message}</p> })
+    };
+    let sort = query.sort.clone().unwrap_or_default();
+    let min_rating = query.min_rating.clone().unwrap_or_default();
+    let in_stock = matches!(query.in_stock.as_deref(), Some("on" | "true" | "1"));
+    let clear_href = match &q {
+        Some(q) => format!("{action}?q={}", crate::accounts::api::url_escape(q)),
+        None => action.clone(),
+    };
+    view! {
+        <form class="filters" method="get" action=action data-testid="filters">
+            {q.map(|q| view! { <input type="hidden" name="q" value=q /> })}
+            <div class="filter-field">
+                <label for="filter-min-price">"From €"</label>
+                <input id="filter-min-price" name="min_price" inputmode="decimal" size="6" value=query.min_price.clone().unwrap_or_default() />
+                {error_for("min_price")}
+            </div>
+            <div class="filter-field">
+                <label for="filter-max-price">"To €"</label>
+                <input id="filter-max-price" name="max_price" inputmode="decimal" size="6" value=query.max_price.clone().unwrap_or_default() />
+                {error_for("max_price")}
+            </div>
+            <div class="filter-field">
+                <label for="filter-rating">"Rating"</label>
+                <select id="filter-rating" name="min_rating">
+                    <option value="" selected=min_rating.is_empty()>"Any"</option>
+                    {(1..=4)
+                        .rev()
+                        .map(|stars| {
+                            let value = stars.to_string();
+                            view! {
+                                <option value=value.clone() selected=min_rating == value>
+                                    {format!("{stars}★ and up")}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                {error_for("min_rating")}
+            </div>
+            <div class="filter-field">
+                <label class="checkbox" for="filter-in-stock">
+                    <input id="filter-in-stock" type="checkbox" name="in_stock" value="on" checked=in_stock />
+                    "In stock only"
+                </label>
+            </div>
+            <div class="filter-field">
+                <label for="filter-sort">"Sort"</label>
+                <select id="filter-sort" name="sort">
+                    {Sort::ALL
+                        .into_iter()
+                        .map(|option| {
+                            let selected = sort == option.key() || (sort.is_empty() && option == Sort::Name);
+                            view! { <option value=option.key() selected=selected>{option.label()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+                {error_for("sort")}
+            </div>
+            <button type="submit" data-testid="apply-filters">"Apply"</button>
+            <a href=clear_href class="clear-filters">"Clear"</a>
+        </form>
+    }
+    .into_any()
+}
+
+/// The home page's shelf: "Recommended for you" for plans with picks, the best sellers for
+/// everyone else (with the locked box saying which plan has picks).
+#[component]
+fn Shelf(shelf: super::api::Shelf) -> impl IntoView {
+    use crate::plans::domain::{Feature, Gate};
+    let title = if shelf.kind == "for_you" { "Recommended for you" } else { "Popular right now" };
+    view! {
+        <section class="shelf" data-testid="recommendations" data-kind=shelf.kind.clone()>
+            <h2>{title}</h2>
+            <div class="grid">
+                {shelf.products.into_iter().map(|product| view! { <ProductCard product test_id="rec-item" /> }).collect_view()}
+            </div>
+        </section>
+        {match shelf.for_you {
+            Gate::Locked { plan_name, .. } => {
+                view! { <crate::plans::ui::LockedFeature feature=Feature::PersonalizedRecommendations plan_name /> }
+                    .into_any()
+            }
+            _ => ().into_any(),
+        }}
     }
 }
 
@@ -196,6 +317,7 @@ fn ProductDetail(product: Product, notice: Option<CartNotice>) -> impl IntoView 
                     {availability.label()}
                 </p>
                 <p class="description">{product.description.clone()}</p>
+                <crate::plans::ui::WishlistToggle sku=product.sku.clone() />
                 {notice
                     .map(|notice| {
                         view! {

@@ -29,6 +29,11 @@ pub mod kind {
     /// Batched events from the hydrated app (`POST /api/v1/events`): page views, heartbeats,
     /// clicks. Stored in the event log for analytics; never trusted for money or attribution.
     pub const CLIENT_EVENT: &str = "client_event";
+    /// A subscription started, changed plan, was scheduled to change, renewed or ended.
+    pub const SUBSCRIPTION_CHANGED: &str = "subscription_changed";
+    pub const INVOICE_PAID: &str = "invoice_paid";
+    /// The owner saved a new version of a plan.
+    pub const PLAN_CHANGED: &str = "plan_changed";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
@@ -40,6 +45,7 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
         crate::experiments::ssr::EXPERIMENTS_CONSUMER,
         &[kind::EXPERIMENT_EXPOSED, kind::CART_ITEM_ADDED, kind::ORDER_PLACED],
     ),
+    (crate::plans::wishlist::store::WISHLIST_CONSUMER, &[kind::STOCK_CHANGED]),
 ];
 
 /// Appends an event and its pending deliveries. Call it inside the transaction that makes

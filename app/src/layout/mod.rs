@@ -62,6 +62,7 @@ pub fn Header() -> impl IntoView {
                 <A href="/category/mugs">"Mugs"</A>
                 <A href="/category/snacks">"Snacks"</A>
                 <A href="/category/gifts">"Gifts"</A>
+                <A href="/pricing">"Plans"</A>
             </nav>
             <form class="search" action="/search" method="get" role="search">
                 <input type="search" name="q" placeholder="Search" aria-label="Search products" />
@@ -75,6 +76,7 @@ pub fn Header() -> impl IntoView {
                                 let is_admin = user.role == crate::accounts::domain::Role::Admin;
                                 view! {
                                     {is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
+                                    <A href="/wishlist">"Wishlist"</A>
                                     <A href="/account" attr:class="account-link">
                                         {user.display_name}
                                     </A>
@@ -125,11 +127,17 @@ pub fn NotFound() -> impl IntoView {
 
 /// Renders an error for a shopper, and sets the matching HTTP status during SSR.
 #[component]
-pub fn ErrorView(error: AppError) -> impl IntoView {
+pub fn ErrorView(error: AppError) -> AnyView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(status) = http::StatusCode::from_u16(error.status_code()) {
             response.set_status(status);
+        }
+    }
+    if let AppError::PlanRequired { feature, plan_name, .. } = &error {
+        if let Some(feature) = crate::plans::domain::Feature::parse(feature) {
+            let plan_name = plan_name.clone();
+            return view! { <crate::plans::ui::LockedFeature feature plan_name /> }.into_any();
         }
     }
     let message = match &error {
@@ -145,6 +153,7 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
             </p>
         </section>
     }
+    .into_any()
 }
 
 /// A price with the stable test hooks (`price`, `data-sku`, `data-amount-cents`). It follows

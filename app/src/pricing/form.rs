@@ -30,15 +30,8 @@ pub const FIELDS: [&str; 8] = [
 
 /// "12.5" → 1250 basis points. At most two decimals; no sign, no exponent.
 pub fn parse_percent(raw: &str) -> Result<i64, String> {
-    let text = raw.trim().trim_end_matches('%').trim();
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits_only = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) || fraction.len() > 2 || whole.len() > 6 {
-        return Err("Enter a percentage like 15 or 12.5.".into());
-    }
-    let whole: i64 = whole.parse().map_err(|_| "Enter a percentage like 15 or 12.5.".to_string())?;
-    let fraction: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
-    Ok(whole * 100 + fraction)
+    crate::shared::money::parse_hundredths(raw.trim().trim_end_matches('%'))
+        .ok_or_else(|| "Enter a percentage like 15 or 12.5.".to_string())
 }
 
 fn parse_units(raw: &str) -> Result<i64, String> {

@@ -17,13 +17,9 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC) from epoch milliseconds, without a date library: the same text
-/// on the server and in the browser, so hydration matches.
-pub fn format_time(epoch_ms: i64) -> String {
-    let seconds = epoch_ms.div_euclid(1000);
-    let days = seconds.div_euclid(86_400);
-    let seconds_of_day = seconds.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
+/// (year, month, day) of the civil (proleptic Gregorian) date `days` after 1970-01-01
+/// (Howard Hinnant's algorithm): dates without a date library, the same on server and browser.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
@@ -32,7 +28,26 @@ pub fn format_time(epoch_ms: i64) -> String {
     let mp = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Days since 1970-01-01 of a civil date (the inverse of [`civil_from_days`]).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) from epoch milliseconds, without a date library: the same text
+/// on the server and in the browser, so hydration matches.
+pub fn format_time(epoch_ms: i64) -> String {
+    let seconds = epoch_ms.div_euclid(1000);
+    let seconds_of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", seconds_of_day / 3600, (seconds_of_day % 3600) / 60)
 }
 
@@ -45,7 +60,7 @@ pub fn format_utc_date(epoch_ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{format_time, format_utc_date};
+    use super::{civil_from_days, days_from_civil, format_time, format_utc_date};
 
     #[test]
     fn epoch_milliseconds_format_as_utc_dates() {
@@ -53,5 +68,13 @@ mod tests {
         assert_eq!(format_time(1_795_825_380_000), "2026-11-28 00:23");
         assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00");
         assert_eq!(format_utc_date(20_419 * 86_400_000), "2025-11-27");
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in (-800_000..800_000).step_by(997) {
+            let (year, month, day) = civil_from_days(days);
+            assert_eq!(days_from_civil(year, month, day), days);
+        }
     }
 }

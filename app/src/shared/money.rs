@@ -43,6 +43,27 @@ impl Money {
     }
 }
 
+/// "12.5" → 1250: a decimal with at most two decimals, no sign, no exponent, at most six
+/// whole digits. The one parser for amounts typed into forms (euros, percentages).
+pub fn parse_hundredths(raw: &str) -> Option<i64> {
+    let text = raw.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits_only = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) || fraction.len() > 2 || whole.len() > 6 {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
+    Some(whole * 100 + fraction)
+}
+
+impl Money {
+    /// An amount typed by a person: "12", "12.5" or "12.50" (euros, with an optional "€").
+    pub fn parse(raw: &str) -> Option<Money> {
+        parse_hundredths(raw.trim().trim_start_matches('€')).map(Money)
+    }
+}
+
 impl fmt::Display for Money {
     /// Renders as `€12.90`. Only the UI formats money; storage and the API use cents.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -58,6 +79,16 @@ mod tests {
 
     fn check(cents: i64, expected: &str) {
         assert_eq!(Money::from_cents(cents).to_string(), expected);
+    }
+
+    #[test]
+    fn typed_amounts_parse_to_cents() {
+        assert_eq!(Money::parse("12"), Some(Money::from_cents(1200)));
+        assert_eq!(Money::parse(" €12.5 "), Some(Money::from_cents(1250)));
+        assert_eq!(Money::parse("0.05"), Some(Money::from_cents(5)));
+        for bad in ["", "-1", "1.234", "1e3", "abc", "1234567"] {
+            assert_eq!(Money::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn router() -> Router<ApiState> {
         .route("/admin/experiments/{key}", put(super::experiments::admin_put_experiment))
         .route("/admin/pricing/rules", get(admin_list_pricing_rules))
         .route("/admin/pricing/rules/{scope}", put(admin_put_pricing_rules).delete(admin_delete_pricing_rules))
+        .merge(super::plans::router())
         .fallback(not_found)
 }
 
@@ -63,21 +64,52 @@ fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
 pub struct ProductQuery {
     category: Option<String>,
     q: Option<String>,
+    min_price_cents: Option<String>,
+    max_price_cents: Option<String>,
+    min_rating: Option<String>,
+    in_stock: Option<String>,
+    sort: Option<String>,
 }
 
-#[tracing::instrument(name = "api.list_products", skip(state))]
+/// `GET /products`: `q` needs `basic_search`; price range, `min_rating`, `in_stock` and a
+/// `sort` other than `name` need `advanced_filters`.
+#[tracing::instrument(name = "api.list_products", skip(state, identity))]
 async fn list_products(
     State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
     Query(query): Query<ProductQuery>,
 ) -> Result<Json<Items<Product>>, ApiError> {
+    use app::plans::domain::Feature;
+    use app::plans::ssr::require;
+    require(&state.app, &identity, Feature::ViewProducts).await?;
     let search = parse_search(query.q.as_deref());
+    if search.is_some() {
+        require(&state.app, &identity, Feature::BasicSearch).await?;
+    }
+    let filters = app::catalog::domain::FilterQuery {
+        min_price_cents: query.min_price_cents,
+        max_price_cents: query.max_price_cents,
+        min_rating: query.min_rating,
+        in_stock: query.in_stock,
+        sort: query.sort,
+        ..Default::default()
+    }
+    .parse()?;
+    if !filters.is_empty() {
+        require(&state.app, &identity, Feature::AdvancedFilters).await?;
+    }
     let category = query.category.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let items = catalog::list_products(&state.app.db, category, search.as_deref()).await?;
+    let items = catalog::list_products(&state.app.db, category, search.as_deref(), &filters).await?;
     Ok(Json(Items { items, next_cursor: None }))
 }
 
-#[tracing::instrument(name = "api.get_product", skip(state))]
-async fn get_product(State(state): State<ApiState>, Path(sku): Path<String>) -> Result<Json<Product>, ApiError> {
+#[tracing::instrument(name = "api.get_product", skip(state, identity))]
+async fn get_product(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(sku): Path<String>,
+) -> Result<Json<Product>, ApiError> {
+    app::plans::ssr::require(&state.app, &identity, app::plans::domain::Feature::ViewProducts).await?;
     let sku = parse_sku(&sku)?;
     Ok(Json(catalog::get_product(&state.app.db, &sku).await?))
 }

@@ -38,6 +38,7 @@ impl From<AppError> for ApiError {
         let extra = match &error {
             AppError::PriceChanged { total_cents } => Some(json!({ "total_cents": total_cents })),
             AppError::Invalid { field, .. } => Some(json!({ "field": field })),
+            AppError::PlanRequired { feature, plan, .. } => Some(json!({ "feature": feature, "required_plan": plan })),
             _ => None,
         };
         let detail = match &error {

@@ -39,18 +39,26 @@ pub async fn identity(State(state): State<ApiState>, mut request: Request, next:
         // Files need no session; a missing file still renders the not-found page, which
         // reads the identity, so an anonymous one is provided without touching the database.
         let visitor_id = existing_visitor.unwrap_or_default();
-        request.extensions_mut().insert(Identity { visitor_id, user: None, session_token: None });
+        request.extensions_mut().insert(Identity::anonymous(visitor_id));
         return next.run(request).await;
     }
     let is_new_visitor = existing_visitor.is_none();
     let visitor_id = existing_visitor.unwrap_or_else(new_visitor_id);
     let session_token = cookie(&request, SESSION_COOKIE).filter(|t| t.len() == 64).map(str::to_string);
-    let user = match &session_token {
-        Some(token) => resolve_session(&state.app.db, token).await.unwrap_or(None),
-        None => None,
+    let (user, cached_entitlements) = match &session_token {
+        Some(token) => match resolve_session(&state.app.db, token).await.unwrap_or(None) {
+            Some((user, entitlements)) => (Some(user), entitlements),
+            None => (None, None),
+        },
+        None => (None, None),
     };
     let changes_cart = changes_cart(request.uri().path());
-    request.extensions_mut().insert(Identity { visitor_id: visitor_id.clone(), user, session_token });
+    request.extensions_mut().insert(Identity {
+        visitor_id: visitor_id.clone(),
+        user,
+        session_token,
+        cached_entitlements,
+    });
     let mut response = next.run(request).await;
     if changes_cart {
         mark_cart(&state, &visitor_id, &mut response).await;

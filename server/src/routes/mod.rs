@@ -6,6 +6,7 @@ pub mod error;
 pub mod experiments;
 pub mod middleware;
 pub mod page_cache;
+pub mod plans;
 pub mod prices;
 
 use app::state::AppState;

@@ -65,6 +65,8 @@ pub async fn test_database(backend: Backend) -> TestDatabase {
 pub struct TestApp {
     pub address: String,
     pub db: Db,
+    /// The server's state, to drive background jobs (renewals) from a test.
+    pub state: app::state::AppState,
     /// Keeps the database (the SQLite file) alive as long as the app.
     _database: TestDatabase,
     pub inventory_token: String,
@@ -108,8 +110,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let application = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());
     let db = application.db();
+    let state = application.state();
     tokio::spawn(application.run_until(std::future::pending()));
-    TestApp { address, db, _database: database, inventory_token: INVENTORY_TOKEN.into(), client: shopper_client() }
+    TestApp {
+        address,
+        db,
+        state,
+        _database: database,
+        inventory_token: INVENTORY_TOKEN.into(),
+        client: shopper_client(),
+    }
 }
 
 impl TestApp {

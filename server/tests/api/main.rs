@@ -10,4 +10,5 @@ mod experiments;
 mod helpers;
 mod operations;
 mod outbox;
+mod plans;
 mod pricing;

@@ -65,7 +65,15 @@ async fn four_workers_on_separate_pools_apply_each_event_exactly_once() {
             n_applied_total += task.await.unwrap();
         }
         assert_eq!(views_of(&db, "COF-001").await, 400, "{backend:?}");
-        assert_eq!(n_applied_total, 500, "{backend:?}: each delivery applied by exactly one worker");
+        // Every consumer of `stock_changed` (pricing, wishlist) gets each of the 100 changes.
+        let stock_consumers =
+            events::SUBSCRIPTIONS.iter().filter(|(_, kinds)| kinds.contains(&events::kind::STOCK_CHANGED)).count();
+        assert_eq!(stock_consumers, 2);
+        assert_eq!(
+            n_applied_total,
+            400 + 100 * stock_consumers,
+            "{backend:?}: each delivery applied by exactly one worker"
+        );
         assert_eq!(worker::pending(&db).await.unwrap(), 0);
         let not_once: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_deliveries WHERE attempts <> 1")
             .fetch_one(db.pool())
