@@ -63,6 +63,21 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
         shopper_ids.push(id);
     }
 
+    // Some shoppers pay for a plan, so the plan admin shows subscribers, MRR and invoices.
+    for (i, &user_id) in shopper_ids.iter().enumerate() {
+        let plan = match i % 6 {
+            0 | 3 => "basic",
+            1 => "premium",
+            _ => continue,
+        };
+        let payments = app::plans::ssr::ManualInvoices;
+        match app::plans::ssr::change_plan(db, &payments, user_id, None, plan).await {
+            // Already subscribed by an earlier seed.
+            Ok(_) | Err(app::shared::AppError::Conflict(_)) => {}
+            Err(error) => return Err(anyhow::anyhow!("subscribing a demo shopper: {error}")),
+        }
+    }
+
     let products: Vec<(String, String, i64)> =
         catalog.products.iter().map(|p| (p.sku.clone(), p.name.clone(), p.base_cents)).collect();
     // Products grouped by category: a basket mostly stays near one interest, which gives

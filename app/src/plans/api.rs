@@ -38,7 +38,7 @@ pub async fn change_plan(plan: String) -> Result<(), AppError> {
         crate::state::redirect("/login?next=/pricing");
         return Ok(());
     };
-    match super::ssr::change_plan(&state, user.id, Some(user.id), plan.trim()).await {
+    match super::ssr::change_plan(&state.db, state.payments.as_ref(), user.id, Some(user.id), plan.trim()).await {
         Ok(outcome) => {
             let change = serde_json::to_value(outcome.change)
                 .ok()

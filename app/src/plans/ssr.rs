@@ -476,15 +476,15 @@ pub struct ChangeOutcome {
 }
 
 /// Moves an account to `target` (see [`Change`] for what each move does).
-#[tracing::instrument(name = "plans.change_plan", skip(state))]
+#[tracing::instrument(name = "plans.change_plan", skip(db, payments))]
 pub async fn change_plan(
-    state: &crate::state::AppState,
+    db: &Db,
+    payments: &dyn PaymentProvider,
     user_id: i64,
     actor_id: Option<i64>,
     target: &str,
 ) -> Result<ChangeOutcome, AppError> {
-    let db = &state.db;
-    let provider = state.payments.name();
+    let provider = payments.name();
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     // Serialises changes of one account, also when it has no subscription row to lock yet
@@ -579,15 +579,14 @@ pub async fn change_plan(
     record_change(&mut tx, user_id, actor_id, &action, &current.key, &target.key, effective_at, now).await?;
     tx.commit().await?;
     db.wake_outbox();
-    collect(db, state.payments.as_ref(), invoices).await?;
+    collect(db, payments, invoices).await?;
     Ok(ChangeOutcome { change, plan: target.key, effective_at, invoice_id })
 }
 
 /// Renews or ends every subscription whose period is over (the background job, and tests
 /// with a `now` in the future). Returns how many subscriptions it touched.
-#[tracing::instrument(name = "plans.renew_due", skip(state))]
-pub async fn renew_due(state: &crate::state::AppState, now: i64) -> Result<usize, AppError> {
-    let db = &state.db;
+#[tracing::instrument(name = "plans.renew_due", skip(db, payments))]
+pub async fn renew_due(db: &Db, payments: &dyn PaymentProvider, now: i64) -> Result<usize, AppError> {
     let due: Vec<i64> =
         sqlx::query_scalar("SELECT user_id FROM subscriptions WHERE period_end <= $1 ORDER BY period_end LIMIT 500")
             .bind(now)
@@ -595,10 +594,10 @@ pub async fn renew_due(state: &crate::state::AppState, now: i64) -> Result<usize
             .await?;
     for user_id in &due {
         let mut tx = db.begin_write().await?;
-        let invoices = renew_in_tx(&mut tx, db.for_update(), state.payments.name(), *user_id, now).await?;
+        let invoices = renew_in_tx(&mut tx, db.for_update(), payments.name(), *user_id, now).await?;
         tx.commit().await?;
         db.wake_outbox();
-        collect(db, state.payments.as_ref(), invoices).await?;
+        collect(db, payments, invoices).await?;
     }
     Ok(due.len())
 }
@@ -606,7 +605,7 @@ pub async fn renew_due(state: &crate::state::AppState, now: i64) -> Result<usize
 /// Runs [`renew_due`] every minute until `stop` turns true.
 pub async fn run_renewals(state: crate::state::AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
-        if let Err(error) = renew_due(&state, now_ms()).await {
+        if let Err(error) = renew_due(&state.db, state.payments.as_ref(), now_ms()).await {
             tracing::warn!(%error, "subscription renewals failed; retrying");
         }
         tokio::select! {

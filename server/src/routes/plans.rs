@@ -87,7 +87,7 @@ async fn change_subscription(
         let keys = known.iter().map(|plan| plan.key.as_str()).collect::<Vec<_>>().join(", ");
         return Err(AppError::invalid("plan", format!("Choose one of: {keys}.")).into());
     }
-    Ok(Json(plans::change_plan(&state.app, user.id, Some(user.id), &body.plan).await?))
+    Ok(Json(plans::change_plan(&state.app.db, state.app.payments.as_ref(), user.id, Some(user.id), &body.plan).await?))
 }
 
 async fn my_invoices(
