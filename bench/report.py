@@ -36,6 +36,8 @@ EXPERIMENTS_GOAL = ">= 0.95"  # req/s of / with experiments on / off
 ASSIGN_GOAL_NS = 1000  # per request: parse the cookie, assign, decide the hero, serialise
 # chi-square with 2 degrees of freedom (three variants): 95% quantile.
 CHI2_95_DF2 = 5.991
+ME_ANCHOR = "GET /api/v1/me, the same session lookup without a plan check (same run)"
+ENTITLEMENTS_GOAL = ">= 0.9"  # a cached plan check costs at most a tenth of the request
 PUT_ANCHOR = "PUT /api/v1/inventory response time, same percentile (same run)"
 INGEST_ANCHOR = "inventory PUT ingest rate, PUTs answered per second (same run)"
 
@@ -106,6 +108,14 @@ def throughput_figures(samples, load, rounds):
                    BARE, median_ratio("home_off", "bare")),
             figure("ssr_home_experiments_ratio", median_ratio("home_on", "home_off"), f"{ratio_unit}, {cookies}",
                    EXPERIMENTS_OFF, median_ratio("home_on", "home_off"), EXPERIMENTS_GOAL),
+        ]
+    if len(series.get("entitled", [])) == rounds and len(series.get("me", [])) == rounds:
+        session = "premium shopper's session cookie"
+        figs += [
+            figure("entitlements_rps", rps("entitled"), f"{rps_unit}, GET /api/v1/me/entitlements, {session}",
+                   ME_ANCHOR, median_ratio("entitled", "me")),
+            figure("entitlements_ratio_me", median_ratio("entitled", "me"), f"{ratio_unit}, {session}",
+                   ME_ANCHOR, median_ratio("entitled", "me"), ENTITLEMENTS_GOAL),
         ]
     if len(series.get("render_on", [])) == rounds and len(series.get("render_off", [])) == rounds:
         fresh = "returning visitor with a cart (no page cache: a full SSR per request)"
@@ -200,6 +210,17 @@ def assign_figures(assign):
     return figs
 
 
+def entitlement_cache_figures(rows):
+    checks = {source: float(count) for source, count in rows}
+    total = sum(checks.values())
+    if total == 0:
+        return []
+    hits = checks.get("session", 0.0)
+    return [figure("entitlement_cache_hit_ratio", round(hits / total, 4),
+                   f"share of plan checks answered from the session row ({int(hits):,} of {int(total):,}, "
+                   "/metrics after the load)", goal=">= 0.99")]
+
+
 def fmt_value(value):
     if isinstance(value, int):
         return f"{value:,}"
@@ -214,6 +235,7 @@ def main():
     parser.add_argument("--sizes")
     parser.add_argument("--prices")
     parser.add_argument("--assign")
+    parser.add_argument("--entitlement-checks")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -240,6 +262,8 @@ def main():
         with open(args.assign, encoding="utf-8") as f:
             assign = json.load(f)
         figs += assign_figures(assign)
+    if args.entitlement_checks:
+        figs += entitlement_cache_figures(read_tsv(args.entitlement_checks))
 
     os.makedirs(args.out, exist_ok=True)
     for fig in figs:
@@ -251,11 +275,13 @@ def main():
     labels = {"bare": "/bare (anchor)", "leptos": "/leptos (anchor)", "home": "/ (Mercato)",
               "home_on": "/ + mercato_ab, experiments on", "home_off": "/ + mercato_ab, experiments off",
               "render_on": "/ uncached, experiments on", "render_off": "/ uncached, experiments off",
-              "product": f"{args.product_path} (Mercato)"}
+              "product": f"{args.product_path} (Mercato)", "me": "/api/v1/me (session anchor)",
+              "entitled": "/api/v1/me/entitlements"}
     print()
     if series:
         print(f"SSR throughput, req/s per round ({args.load})")
-        for subject in ("bare", "leptos", "home", "home_on", "home_off", "render_on", "render_off", "product"):
+        for subject in ("bare", "leptos", "home", "home_on", "home_off", "render_on", "render_off", "product", "me",
+                        "entitled"):
             if subject in series:
                 rounds = "  ".join(f"{v:>10,.0f}" for v in series[subject])
                 print(f"  {labels[subject]:<32} {rounds}   median {statistics.median(series[subject]):>10,.0f}")

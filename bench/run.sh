@@ -10,6 +10,9 @@
 #   on a second instance with MERCATO_EXPERIMENTS=off, in the same rounds; the ratio of their
 #   req/s is what A/B assignment costs the page. `mercato bench-assign` times the assignment
 #   itself (ns per call) and reports how 30,000 visitor ids split over the hero's variants.
+# - Plans: `/api/v1/me/entitlements` for a premium session against `/api/v1/me` (the same
+#   session lookup without a plan check), same rounds; and how many checks the session
+#   cache answered (from `/metrics`).
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
 # - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
@@ -219,6 +222,23 @@ check_page render_on "$HOME_ON_URL" "$RENDER_COOKIE"
 check_page render_off "$HOME_OFF_URL" "$RENDER_COOKIE"
 grep -q 'data-variant="variant_a"' "$TMP/render_on.html" || die "a fresh render of / does not serve the cookie's variant"
 
+# A premium shopper's session: `/api/v1/me/entitlements` (the plan check every gated feature
+# makes) against `/api/v1/me` (the same session lookup, no plan check) shows what a check
+# costs once its answer is cached on the session row.
+SESSION_JAR="$TMP/session.cookies"
+curl -fsS -o /dev/null -c "$SESSION_JAR" -H 'Content-Type: application/json' \
+  -d '{"email":"bench-premium@example.com","password":"a long bench passphrase","display_name":"Bench"}' \
+  "http://127.0.0.1:$APP_PORT/api/v1/auth/register" || die "could not register the bench shopper"
+curl -fsS -o /dev/null -b "$SESSION_JAR" -H 'Content-Type: application/json' -d '{"plan":"premium"}' \
+  "http://127.0.0.1:$APP_PORT/api/v1/me/subscription" || die "could not subscribe the bench shopper"
+SESSION_TOKEN="$(awk '$6 == "mercato_session" { print $7 }' "$SESSION_JAR")"
+[ -n "$SESSION_TOKEN" ] || die "no session cookie for the bench shopper"
+SESSION_COOKIE="$VISITOR_COOKIE; mercato_session=$SESSION_TOKEN"
+ME_URL="http://127.0.0.1:$APP_PORT/api/v1/me"
+ENTITLEMENTS_URL="http://127.0.0.1:$APP_PORT/api/v1/me/entitlements"
+curl -fsS -H "$SESSION_COOKIE" "$ENTITLEMENTS_URL" | grep -q '"plan":"premium"' \
+  || die "/api/v1/me/entitlements does not answer the bench shopper's premium plan"
+
 # ---------------------------------------------------------------------------------------
 # Sizes: the wasm, JS and CSS that `/` makes the browser download (read from the page's
 # preload / modulepreload / stylesheet links), compressed fresh here (not the build's
@@ -292,7 +312,15 @@ for round in $(seq 1 "$ROUNDS"); do
     measure render_on "$round" "$HOME_ON_URL" "$RENDER_COOKIE"
   fi
   measure product "$round" "$PRODUCT_URL" "$VISITOR_COOKIE"
+  measure me "$round" "$ME_URL" "$SESSION_COOKIE"
+  measure entitled "$round" "$ENTITLEMENTS_URL" "$SESSION_COOKIE"
 done
+
+# Where the entitlement answers came from during the load: the session row or the database.
+ENTITLEMENT_CHECKS="$TMP/entitlement-checks.tsv"
+curl -fsS "http://127.0.0.1:$APP_PORT/metrics" \
+  | awk -F'[{}" ]+' '/^mercato_entitlement_checks_total/ { for (i = 1; i < NF; i++) if ($i == "source=") print $(i + 1) "\t" $NF }' \
+    >"$ENTITLEMENT_CHECKS"
 
 # check_healthy PORT NAME: the app must still be healthy after the load (no crash, no pool
 # exhaustion); errors in its log ($TMP/NAME.log) are shown.
@@ -336,4 +364,5 @@ mkdir -p "$OUT"
 python3 "$ROOT/bench/report.py" \
   --samples "$SAMPLES" --sizes "$SIZES" --out "$OUT" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
-  --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN"
+  --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN" \
+  --entitlement-checks "$ENTITLEMENT_CHECKS"

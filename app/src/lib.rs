@@ -31,8 +31,46 @@ use leptos_router::{
 
 /// Name of the shop's wasm/js/css bundle under `/pkg/` (set at build time by `x`).
 pub const OUTPUT_NAME: &str = "mercato";
-/// Name of the admin area's wasm/js bundle: the shop's bundle never carries admin code.
-pub const ADMIN_OUTPUT_NAME: &str = "mercato_admin";
+
+/// The hydration bundles. Each hydrates the pages of one area, so a shopper browsing the
+/// catalog never downloads the account pages, nor anyone but the owner the admin area.
+/// A link from one area into another is finished by a full page load (`OtherBundle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bundle {
+    /// Home, categories, search and product pages.
+    Shop,
+    /// Cart, checkout, orders, sign-in and everything about the shopper's account and plan.
+    Account,
+    /// The owner's `/admin/*`.
+    Admin,
+}
+
+/// Paths (and their sub-paths) of the account area.
+const ACCOUNT_PATHS: [&str; 9] =
+    ["/account", "/cart", "/checkout", "/orders", "/login", "/register", "/pricing", "/wishlist", "/support"];
+
+impl Bundle {
+    pub fn of(path: &str) -> Bundle {
+        let under =
+            |prefix: &str| path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'));
+        if under("/admin") {
+            Bundle::Admin
+        } else if ACCOUNT_PATHS.iter().any(|prefix| under(prefix)) {
+            Bundle::Account
+        } else {
+            Bundle::Shop
+        }
+    }
+
+    /// Its wasm/js files under `/pkg/` (the stylesheet is shared: `mercato.css`).
+    pub fn output_name(self) -> &'static str {
+        match self {
+            Bundle::Shop => OUTPUT_NAME,
+            Bundle::Account => "mercato_account",
+            Bundle::Admin => "mercato_admin",
+        }
+    }
+}
 
 /// The HTML document around a bundle's app. Only the shop restores lost experiment cookies
 /// from localStorage (the admin area runs no experiments).
@@ -60,14 +98,20 @@ fn document(options: LeptosOptions, restores_assignments: bool, app: impl FnOnce
 
 /// The HTML document the server renders around the shop.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    document(options, true, || view! { <App /> }.into_any())
+    bundle_shell(options, Bundle::Shop)
 }
 
-/// The HTML document around the admin area: the same page frame, hydrated by the admin bundle.
-pub fn admin_shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document around one area's pages, hydrated by that area's bundle. Shopper
+/// areas restore lost experiment cookies from localStorage (the admin area runs none).
+pub fn bundle_shell(options: LeptosOptions, bundle: Bundle) -> impl IntoView {
     let mut options = options;
-    options.output_name = ADMIN_OUTPUT_NAME.into();
-    document(options, false, || view! { <AdminApp /> }.into_any())
+    options.output_name = bundle.output_name().into();
+    let app = move || match bundle {
+        Bundle::Shop => view! { <App /> }.into_any(),
+        Bundle::Account => view! { <AccountApp /> }.into_any(),
+        Bundle::Admin => view! { <AdminApp /> }.into_any(),
+    };
+    document(options, bundle != Bundle::Admin, app)
 }
 
 /// Context and page frame shared by the shop and the admin area.
@@ -77,7 +121,7 @@ fn provide_app_context() {
     pricing::ui::provide_live_prices();
 }
 
-/// The shop: every page a shopper sees.
+/// The shop: the pages of browsing the catalog.
 #[component]
 pub fn App() -> impl IntoView {
     provide_app_context();
@@ -88,11 +132,32 @@ pub fn App() -> impl IntoView {
             <experiments::ui::EventTracker />
             <layout::Header />
             <main id="main">
-                <Routes fallback=|| view! { <layout::OtherBundle admin=false /> }>
+                <Routes fallback=|| view! { <layout::OtherBundle bundle=Bundle::Shop /> }>
                     <Route path=path!("/") view=catalog::ui::HomePage ssr=SsrMode::Async />
                     <Route path=path!("/search") view=catalog::ui::SearchPage ssr=SsrMode::Async />
                     <Route path=path!("/category/:slug") view=catalog::ui::CategoryPage ssr=SsrMode::Async />
                     <Route path=path!("/products/:sku") view=catalog::ui::ProductPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+            <layout::Footer />
+            <experiments::ui::AssignmentMirror />
+        </Router>
+    }
+}
+
+/// The shopper's own pages: cart, checkout, orders, sign-in, account, plans, wishlist,
+/// support.
+#[component]
+pub fn AccountApp() -> impl IntoView {
+    provide_app_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mercato.css" />
+        <Title text="Mercato" />
+        <Router>
+            <experiments::ui::EventTracker />
+            <layout::Header />
+            <main id="main">
+                <Routes fallback=|| view! { <layout::OtherBundle bundle=Bundle::Account /> }>
                     <Route path=path!("/cart") view=cart::ui::CartPage ssr=SsrMode::Async />
                     <Route path=path!("/checkout") view=cart::ui::CheckoutPage ssr=SsrMode::Async />
                     <Route path=path!("/orders/:id") view=cart::ui::OrderPage ssr=SsrMode::Async />
@@ -120,7 +185,7 @@ pub fn AdminApp() -> impl IntoView {
         <Router>
             <layout::Header />
             <main id="main">
-                <Routes fallback=|| view! { <layout::OtherBundle admin=true /> }>
+                <Routes fallback=|| view! { <layout::OtherBundle bundle=Bundle::Admin /> }>
                     <Route path=path!("/admin") view=admin::AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/pricing") view=pricing::ui::AdminPricingPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/plans") view=plans::ui::AdminPlansPage ssr=SsrMode::Async />
@@ -133,5 +198,25 @@ pub fn AdminApp() -> impl IntoView {
             </main>
             <layout::Footer />
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bundle;
+
+    #[test]
+    fn each_path_belongs_to_one_bundle() {
+        assert_eq!(Bundle::of("/"), Bundle::Shop);
+        assert_eq!(Bundle::of("/products/COF-001"), Bundle::Shop);
+        assert_eq!(Bundle::of("/category/tea"), Bundle::Shop);
+        assert_eq!(Bundle::of("/orders/12"), Bundle::Account);
+        assert_eq!(Bundle::of("/cart"), Bundle::Account);
+        assert_eq!(Bundle::of("/pricing"), Bundle::Account);
+        assert_eq!(Bundle::of("/admin"), Bundle::Admin);
+        assert_eq!(Bundle::of("/admin/plans"), Bundle::Admin);
+        // A prefix is a whole path segment.
+        assert_eq!(Bundle::of("/administrators"), Bundle::Shop);
+        assert_eq!(Bundle::of("/carts"), Bundle::Shop);
     }
 }

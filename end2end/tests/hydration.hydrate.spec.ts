@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, Page, test } from '@playwright/test';
 import { adminPassword, loginAsAdmin, register, uniqueEmail, waitForHydration } from './helpers';
 
 // Any console error or warning (hydration mismatch, CSP violation, panic) fails the test.
@@ -37,11 +37,41 @@ for (const path of pages) {
   });
 }
 
+/** The wasm/js bundles a page links to. */
+async function bundlesOf(page: Page): Promise<string> {
+  const scripts = await page.locator('link[rel="modulepreload"], script[type="module"]').evaluateAll((els) =>
+    els.map((el) => el.getAttribute('href') ?? el.textContent ?? ''),
+  );
+  return scripts.join(' ');
+}
+
 test('logged-in pages hydrate without a warning', async ({ page }, testInfo) => {
   await register(page, testInfo, uniqueEmail('hydrate'));
   await waitForHydration(page, testInfo);
-  await page.goto('/checkout');
+  for (const path of ['/checkout', '/account', '/pricing', '/wishlist', '/support']) {
+    await page.goto(path);
+    await waitForHydration(page, testInfo);
+    expect(await bundlesOf(page), `${path} loads the account bundle`).toContain('mercato_account');
+  }
+});
+
+test('catalog pages load only the shop bundle, and a link into the account area loads its own', async ({ page }, testInfo) => {
+  await page.goto('/');
   await waitForHydration(page, testInfo);
+  const shop = await bundlesOf(page);
+  expect(shop).toContain('/pkg/mercato.js');
+  expect(shop).not.toContain('mercato_account');
+  await page.locator('.site-nav a', { hasText: 'Plans' }).click();
+  await expect(page).toHaveURL(/\/pricing$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Plans');
+  await waitForHydration(page, testInfo);
+  expect(await bundlesOf(page)).toContain('mercato_account');
+  // And back: the logo is a link into the shop's area.
+  await page.locator('a.logo').click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('hero')).toBeVisible();
+  await waitForHydration(page, testInfo);
+  expect(await bundlesOf(page)).not.toContain('mercato_account');
 });
 
 test('after hydration, links navigate on the client without a reload', async ({ page }, testInfo) => {
@@ -69,13 +99,10 @@ test('adding to the cart after hydration updates the badge without a reload', as
 test('admin pages hydrate with their own bundle, and links between the shop and admin load the other one', async ({ page }, testInfo) => {
   test.skip(!adminPassword, 'E2E_ADMIN_PASSWORD is set by ./x test');
   await loginAsAdmin(page, testInfo, '/admin', 'Shop admin');
-  for (const path of ['/admin', '/admin/pricing', '/admin/experiments']) {
+  for (const path of ['/admin', '/admin/pricing', '/admin/experiments', '/admin/plans']) {
     const response = await page.goto(path);
     await waitForHydration(page, testInfo);
-    const scripts = await page.locator('link[rel="modulepreload"], script[type="module"]').evaluateAll((els) =>
-      els.map((el) => el.getAttribute('href') ?? el.textContent ?? ''),
-    );
-    expect(scripts.join(' '), `${path} loads the admin bundle`).toContain('mercato_admin');
+    expect(await bundlesOf(page), `${path} loads the admin bundle`).toContain('mercato_admin');
     expect(response?.status()).toBe(200);
   }
   // Admin → shop: the shop bundle takes over, and the page is the shop's.

@@ -176,15 +176,22 @@ impl Application {
     }
 }
 
-/// The page routes of the shop and of the admin area, generated once per process.
-///
+/// Page routes per bundle (shop, account area, admin area), generated once per process.
+type RouteLists = [(app::Bundle, Vec<leptos_axum::AxumRouteListing>); 3];
+
 /// **Rationale:** Leptos generates a route list by rendering the app while a process-wide
 /// flag stops every resource from loading. A server rendering a page at that moment (another
 /// server in the same process, as in the HTTP tests) would wait forever on its resources.
 /// Generated once, before the first server is built, the flag is never up while one serves.
-fn page_routes() -> &'static (Vec<leptos_axum::AxumRouteListing>, Vec<leptos_axum::AxumRouteListing>) {
-    static ROUTES: OnceLock<(Vec<leptos_axum::AxumRouteListing>, Vec<leptos_axum::AxumRouteListing>)> = OnceLock::new();
-    ROUTES.get_or_init(|| (generate_route_list(App), generate_route_list(app::AdminApp)))
+fn page_routes() -> &'static RouteLists {
+    static ROUTES: OnceLock<RouteLists> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        [
+            (app::Bundle::Shop, generate_route_list(App)),
+            (app::Bundle::Account, generate_route_list(app::AccountApp)),
+            (app::Bundle::Admin, generate_route_list(app::AdminApp)),
+        ]
+    })
 }
 
 /// The bundle, styles and images, with their pre-compressed `.br`/`.gz` copies.
@@ -249,26 +256,28 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 pub fn router(api_state: ApiState) -> Router {
     let app_state = api_state.app.clone();
     let leptos_options = app_state.leptos_options.clone();
-    let (routes, admin_routes) = page_routes().clone();
-    // The admin area renders with its own shell and bundle. Its routes are added by hand:
-    // `leptos_routes_with_context` would register every server function a second time.
-    let admin_page = leptos_axum::render_app_async_with_context(
-        {
-            let state = app_state.clone();
-            move || {
-                provide_request_context(&state);
-                provide_context(state.clone());
-                provide_context(state.leptos_options.clone());
-            }
-        },
-        {
-            let options = leptos_options.clone();
-            move || app::admin_shell(options.clone())
-        },
-    );
+    let [(_, routes), others @ ..] = page_routes().clone();
+    // The account and admin areas render with their own shell and bundle. Their routes are
+    // added by hand: `leptos_routes_with_context` would register every server function again.
     let mut pages = Router::new();
-    for listing in admin_routes {
-        pages = pages.route(listing.path(), get(admin_page.clone()));
+    for (bundle, listings) in others {
+        let render = leptos_axum::render_app_async_with_context(
+            {
+                let state = app_state.clone();
+                move || {
+                    provide_request_context(&state);
+                    provide_context(state.clone());
+                    provide_context(state.leptos_options.clone());
+                }
+            },
+            {
+                let options = leptos_options.clone();
+                move || app::bundle_shell(options.clone(), bundle)
+            },
+        );
+        for listing in listings {
+            pages = pages.route(listing.path(), get(render.clone()));
+        }
     }
     let pages = pages
         .merge(static_files(&leptos_options.site_root))

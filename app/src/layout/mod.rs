@@ -223,15 +223,15 @@ pub fn admin_view<T>(
     }
 }
 
-/// The fallback of each bundle's router. A client-side link into the other bundle (shop ⇄
-/// `/admin`) is finished by a full page load, so the server renders that page with its own
-/// bundle. Anything else, and every server render, is the not-found page. Only after
-/// hydration (`data-hydrated`): hydrating a not-found page must not reload it.
+/// The fallback of each bundle's router. A client-side link into another bundle's area
+/// (shop ⇄ account ⇄ `/admin`) is finished by a full page load, so the server renders that
+/// page with its own bundle. Anything else, and every server render, is the not-found page.
+/// Only after hydration (`data-hydrated`): hydrating a not-found page must not reload it.
 #[component]
-pub fn OtherBundle(admin: bool) -> impl IntoView {
+pub fn OtherBundle(bundle: crate::Bundle) -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let path = location.pathname.get_untracked();
-    let belongs_to_other = path.starts_with("/admin") != admin;
+    let belongs_to_other = crate::Bundle::of(&path) != bundle;
     #[cfg(feature = "hydrate")]
     {
         let hydrated = document().document_element().is_some_and(|root| root.has_attribute("data-hydrated"));

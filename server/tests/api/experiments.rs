@@ -218,20 +218,25 @@ async fn the_banner_follows_the_customer_segment() {
 }
 
 #[tokio::test]
-async fn admin_pages_load_the_admin_bundle_and_shop_pages_never_do() {
+async fn each_area_loads_its_own_bundle_and_only_admin_pages_the_admin_one() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         let admin = app.admin_client().await;
-        for path in ["/admin", "/admin/pricing", "/admin/experiments"] {
+        for path in ["/admin", "/admin/pricing", "/admin/experiments", "/admin/plans"] {
             let response = admin.get(app.url(path)).send().await.unwrap();
             assert_eq!(response.status(), 200, "{backend:?} {path}");
             let html = response.text().await.unwrap();
             assert!(html.contains("/pkg/mercato_admin.js"), "{path} hydrates with the admin bundle");
             assert!(html.contains(r#"data-testid="experiment""#) || path != "/admin/experiments");
         }
-        for path in ["/", "/category/tea", "/login"] {
+        for path in ["/", "/category/tea", "/products/TEA-001", "/search?q=tea"] {
             let html = admin.get(app.url(path)).send().await.unwrap().text().await.unwrap();
             assert!(html.contains("/pkg/mercato.js") && !html.contains("mercato_admin"), "{path}");
+            assert!(!html.contains("mercato_account"), "{path}");
+        }
+        for path in ["/login", "/cart", "/checkout", "/account", "/pricing", "/wishlist", "/support"] {
+            let html = admin.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+            assert!(html.contains("/pkg/mercato_account.js") && !html.contains("mercato_admin"), "{path}");
         }
         // A shopper gets the admin frame but no admin data.
         let shopper = shopper_client();
