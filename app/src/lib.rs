@@ -15,6 +15,7 @@ pub mod db;
 pub mod events;
 pub mod experiments;
 pub mod layout;
+pub mod loyalty;
 pub mod plans;
 pub mod pricing;
 pub mod recommendations;
@@ -46,8 +47,18 @@ pub enum Bundle {
 }
 
 /// Paths (and their sub-paths) of the account area.
-const ACCOUNT_PATHS: [&str; 9] =
-    ["/account", "/cart", "/checkout", "/orders", "/login", "/register", "/pricing", "/wishlist", "/support"];
+const ACCOUNT_PATHS: [&str; 10] = [
+    "/account",
+    "/cart",
+    "/checkout",
+    "/orders",
+    "/login",
+    "/register",
+    "/pricing",
+    "/wishlist",
+    "/support",
+    "/leaderboard",
+];
 
 impl Bundle {
     pub fn of(path: &str) -> Bundle {
@@ -167,6 +178,7 @@ pub fn AccountApp() -> impl IntoView {
                     <Route path=path!("/pricing") view=plans::ui::PricingPage ssr=SsrMode::Async />
                     <Route path=path!("/wishlist") view=plans::ui::WishlistPage ssr=SsrMode::Async />
                     <Route path=path!("/support") view=plans::ui::SupportPage ssr=SsrMode::Async />
+                    <Route path=path!("/leaderboard") view=loyalty::ui::LeaderboardPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <layout::Footer />
@@ -189,6 +201,7 @@ pub fn AdminApp() -> impl IntoView {
                     <Route path=path!("/admin") view=admin::AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/pricing") view=pricing::ui::AdminPricingPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/plans") view=plans::ui::AdminPlansPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/loyalty") view=loyalty::ui::AdminLoyaltyPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/admin/experiments")
                         view=experiments::ui::AdminExperimentsPage

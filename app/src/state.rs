@@ -22,6 +22,8 @@ pub struct AppState {
     pub plans: crate::plans::ssr::PlanCache,
     /// Collects subscription invoices.
     pub payments: std::sync::Arc<dyn crate::plans::ssr::PaymentProvider>,
+    /// How points are earned, spent and expire.
+    pub loyalty: crate::loyalty::domain::LoyaltyRules,
 }
 
 impl FromRef<AppState> for LeptosOptions {

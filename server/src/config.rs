@@ -22,11 +22,28 @@ pub struct Settings {
     pub experiments_enabled: bool,
     /// `MERCATO_HIGH_VALUE_CENTS`: lifetime spend of a high-value customer (default 50000 = 500.00).
     pub high_value_cents: i64,
+    /// Loyalty points: `MERCATO_POINTS_PER_EURO` earned per euro paid (default 5),
+    /// `MERCATO_POINTS_PER_EURO_REDEEMED` worth 1.00 at checkout (default 100),
+    /// `MERCATO_POINTS_MAX_REDEEM_PCT` of an order points may pay (default 50),
+    /// `MERCATO_POINTS_EXPIRY_DAYS` without activity before points expire (default 365).
+    pub loyalty: app::loyalty::domain::LoyaltyRules,
 }
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Settings> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        // A whole number from 1 to `max`, or `default` when unset; anything else stops the start.
+        let positive = |name: &str, default: i64, max: i64| -> anyhow::Result<i64> {
+            match var(name) {
+                Some(raw) => raw
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| anyhow::anyhow!("{name} '{raw}': expected a whole number from 1 to {max}")),
+                None => Ok(default),
+            }
+        };
         let flag = |name: &str, default: bool| {
             var(name).map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")).unwrap_or(default)
         };
@@ -39,11 +56,21 @@ impl Settings {
             max_connections: var("MERCATO_DB_MAX_CONNECTIONS").and_then(|v| v.parse().ok()).unwrap_or(16),
             seed_demo: flag("MERCATO_SEED_DEMO", true),
             experiments_enabled: flag("MERCATO_EXPERIMENTS", true),
-            high_value_cents: match var("MERCATO_HIGH_VALUE_CENTS") {
-                Some(raw) => raw.parse::<i64>().ok().filter(|cents| *cents > 0).ok_or_else(|| {
-                    anyhow::anyhow!("MERCATO_HIGH_VALUE_CENTS '{raw}': expected a positive number of cents")
-                })?,
-                None => 50_000,
+            high_value_cents: positive("MERCATO_HIGH_VALUE_CENTS", 50_000, i64::MAX)?,
+            loyalty: {
+                let defaults = app::loyalty::domain::LoyaltyRules::default();
+                app::loyalty::domain::LoyaltyRules {
+                    points_per_euro: positive("MERCATO_POINTS_PER_EURO", defaults.points_per_euro, 10_000)?,
+                    points_per_euro_redeemed: positive(
+                        "MERCATO_POINTS_PER_EURO_REDEEMED",
+                        defaults.points_per_euro_redeemed,
+                        1_000_000,
+                    )?,
+                    max_redeem_bp: positive("MERCATO_POINTS_MAX_REDEEM_PCT", defaults.max_redeem_bp / 100, 100)? * 100,
+                    expiry_ms: positive("MERCATO_POINTS_EXPIRY_DAYS", defaults.expiry_ms / 86_400_000, 36_500)?
+                        * 86_400_000,
+                    review_points: defaults.review_points,
+                }
             },
         })
     }

@@ -93,6 +93,7 @@ impl Application {
             high_value_cents: settings.high_value_cents,
             plans: app::plans::ssr::PlanCache::default(),
             payments: Arc::new(app::plans::ssr::ManualInvoices),
+            loyalty: settings.loyalty,
         };
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -151,6 +152,7 @@ impl Application {
         let reloader =
             tokio::spawn(app::experiments::ssr::run_reloader(self.db.clone(), self.experiments, stop_rx.clone()));
         let renewals = tokio::spawn(app::plans::ssr::run_renewals(self.state.clone(), stop_rx.clone()));
+        let expiry = tokio::spawn(app::loyalty::ssr::run_expiry(self.db.clone(), self.state.loyalty, stop_rx.clone()));
         let tailer = tokio::spawn(crate::routes::prices::run_tailer(self.db.clone(), self.prices.clone(), stop_rx));
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
         let result = axum::serve(self.listener, self.router)
@@ -171,6 +173,7 @@ impl Application {
         let _ = worker.await;
         let _ = tailer.await;
         let _ = renewals.await;
+        let _ = expiry.await;
         self.db.close().await;
         result
     }

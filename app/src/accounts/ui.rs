@@ -98,6 +98,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <h1>{format!("Hello, {}", user.display_name)}</h1>
                                 <p class="muted">{user.email}</p>
                                 <crate::plans::ui::MyPlan />
+                                <crate::loyalty::ui::PointsBlock />
                                 <p>
                                     <A href="/wishlist">"Your wishlist"</A>
                                     " · "

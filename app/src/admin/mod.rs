@@ -26,6 +26,10 @@ pub fn AdminHome() -> impl IntoView {
                                         " — rules and guardrails, preview, price history, audit log"
                                     </li>
                                     <li>
+                                        <A href="/admin/loyalty">"Loyalty and orders"</A>
+                                        " — ship, cancel or refund orders, points over time, adjustments, badges, challenges"
+                                    </li>
+                                    <li>
                                         <A href="/admin/plans">"Plans and subscriptions"</A>
                                         " — plan editor, subscribers and MRR, invoices, support queue"
                                     </li>

@@ -74,7 +74,7 @@ pub async fn remove_from_cart(sku: String) -> Result<(), AppError> {
 /// Places the order if the total is still the one the shopper saw, then shows it. A changed
 /// price or stock sends the shopper back to checkout with the reason (and the new total).
 #[server(prefix = "/rpc")]
-pub async fn place_order(expected_total_cents: String) -> Result<(), AppError> {
+pub async fn place_order(expected_total_cents: String, redeem_points: Option<String>) -> Result<(), AppError> {
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
     let Some(user) = identity.user.as_ref() else {
@@ -86,13 +86,36 @@ pub async fn place_order(expected_total_cents: String) -> Result<(), AppError> {
         back(CartNotice::PriceChanged);
         return Ok(());
     };
-    match super::ssr::checkout(&state.db, user.id, &identity.visitor_id, expected_total_cents).await {
+    let redeem_points = match redeem_points.as_deref().map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => 0,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(points) => points,
+            Err(_) => {
+                back(CartNotice::Points);
+                return Ok(());
+            }
+        },
+    };
+    match super::ssr::checkout(
+        &state.db,
+        &state.loyalty,
+        user.id,
+        &identity.visitor_id,
+        expected_total_cents,
+        redeem_points,
+    )
+    .await
+    {
         Ok(order) => {
             crate::state::redirect(&format!("/orders/{}", order.id));
             Ok(())
         }
         Err(AppError::PriceChanged { .. }) => {
             back(CartNotice::PriceChanged);
+            Ok(())
+        }
+        Err(AppError::Invalid { field, .. }) if field == "redeem_points" => {
+            back(CartNotice::Points);
             Ok(())
         }
         Err(AppError::Conflict(message)) => {

@@ -60,6 +60,21 @@ pub struct Order {
     pub status: String,
     pub created_at: i64,
     pub lines: Vec<OrderLine>,
+    /// Points spent on the order and the discount they bought.
+    #[serde(default)]
+    pub points_redeemed: i64,
+    #[serde(default)]
+    pub discount_cents: i64,
+    /// Points the order earns (pending until it is fulfilled).
+    #[serde(default)]
+    pub points_earned: i64,
+}
+
+impl Order {
+    /// What was paid in money: the total less the points discount.
+    pub fn paid_cents(&self) -> i64 {
+        self.total_cents - self.discount_cents
+    }
 }
 
 #[cfg(test)]
@@ -108,16 +123,19 @@ pub enum CartNotice {
     PriceChanged,
     StockChanged,
     EmptyCart,
+    /// More points than the balance, or than half the order.
+    Points,
 }
 
 impl CartNotice {
-    const ALL: [CartNotice; 6] = [
+    const ALL: [CartNotice; 7] = [
         CartNotice::OutOfStock,
         CartNotice::NotEnoughStock,
         CartNotice::BadQuantity,
         CartNotice::PriceChanged,
         CartNotice::StockChanged,
         CartNotice::EmptyCart,
+        CartNotice::Points,
     ];
 
     pub fn code(self) -> &'static str {
@@ -128,6 +146,7 @@ impl CartNotice {
             CartNotice::PriceChanged => "price_changed",
             CartNotice::StockChanged => "stock_changed",
             CartNotice::EmptyCart => "empty_cart",
+            CartNotice::Points => "points",
         }
     }
 
@@ -145,6 +164,7 @@ impl CartNotice {
             }
             CartNotice::StockChanged => "Some items are no longer available in the quantity you chose.",
             CartNotice::EmptyCart => "Your cart is empty.",
+            CartNotice::Points => "You can use up to your balance, and points can pay at most half of the order.",
         }
     }
 }

@@ -167,6 +167,9 @@ struct OrderPlaced<'a> {
     /// The browser the order was placed from (experiment attribution).
     visitor_id: &'a str,
     total_cents: i64,
+    /// The total less what points paid.
+    paid_cents: i64,
+    points_redeemed: i64,
     lines: &'a [OrderLine],
 }
 
@@ -176,8 +179,19 @@ struct OrderPlaced<'a> {
 /// exclusive writer), compare the total with what the shopper saw, decrement stock with
 /// `stock >= quantity` guards, write the order, empty the cart, publish `order_placed` and
 /// `stock_changed`. Any refusal rolls everything back.
-#[tracing::instrument(name = "cart.checkout", skip(db))]
-pub async fn checkout(db: &Db, user_id: i64, visitor_id: &str, expected_total_cents: i64) -> Result<Order, AppError> {
+///
+/// Points: `redeem_points` are checked against the balance (locked) and the order's limit,
+/// and spent in the same transaction; the order's earn is written as pending. A refused
+/// order spends and earns nothing.
+#[tracing::instrument(name = "cart.checkout", skip(db, rules))]
+pub async fn checkout(
+    db: &Db,
+    rules: &crate::loyalty::domain::LoyaltyRules,
+    user_id: i64,
+    visitor_id: &str,
+    expected_total_cents: i64,
+    redeem_points: i64,
+) -> Result<Order, AppError> {
     let owner = CartOwner::User(user_id);
     let mut tx = db.begin_write().await?;
     let cart = load_cart(&mut tx, &owner, db.for_update()).await?;
@@ -187,6 +201,15 @@ pub async fn checkout(db: &Db, user_id: i64, visitor_id: &str, expected_total_ce
     if cart.total_cents != expected_total_cents {
         return Err(AppError::PriceChanged { total_cents: cart.total_cents });
     }
+    let redemption = crate::loyalty::ssr::redeem_for_order(
+        &mut tx,
+        db.for_update(),
+        rules,
+        user_id,
+        redeem_points,
+        cart.total_cents,
+    )
+    .await?;
     for line in &cart.items {
         let updated =
             sqlx::query("UPDATE products SET stock = stock - $1, updated_at = $2 WHERE sku = $3 AND stock >= $1")
@@ -205,11 +228,14 @@ pub async fn checkout(db: &Db, user_id: i64, visitor_id: &str, expected_total_ce
     }
     let now = now_ms();
     let order_id: i64 = sqlx::query_scalar(
-        "INSERT INTO orders (user_id, total_cents, status, created_at) VALUES ($1, $2, 'placed', $3) RETURNING id",
+        "INSERT INTO orders (user_id, total_cents, status, created_at, points_redeemed, discount_cents) \
+         VALUES ($1, $2, 'placed', $3, $4, $5) RETURNING id",
     )
     .bind(user_id)
     .bind(cart.total_cents)
     .bind(now)
+    .bind(redemption.points)
+    .bind(redemption.discount_cents)
     .fetch_one(&mut *tx)
     .await?;
     let lines: Vec<OrderLine> = cart
@@ -233,11 +259,23 @@ pub async fn checkout(db: &Db, user_id: i64, visitor_id: &str, expected_total_ce
             .await?;
     }
     sqlx::query("DELETE FROM cart_items WHERE owner = $1").bind(owner.key()).execute(&mut *tx).await?;
+    let paid_cents = cart.total_cents - redemption.discount_cents;
+    let points_earned =
+        crate::loyalty::ssr::record_order_points(&mut tx, rules, user_id, order_id, redemption.points, paid_cents, now)
+            .await?;
     events::publish(
         &mut tx,
         events::kind::ORDER_PLACED,
         &format!("order:{order_id}"),
-        &OrderPlaced { order_id, user_id, visitor_id, total_cents: cart.total_cents, lines: &lines },
+        &OrderPlaced {
+            order_id,
+            user_id,
+            visitor_id,
+            total_cents: cart.total_cents,
+            paid_cents,
+            points_redeemed: redemption.points,
+            lines: &lines,
+        },
     )
     .await?;
     for line in &cart.items {
@@ -254,19 +292,31 @@ pub async fn checkout(db: &Db, user_id: i64, visitor_id: &str, expected_total_ce
     tx.commit().await?;
     db.wake_outbox();
     metrics::counter!("mercato_orders_total").increment(1);
-    Ok(Order { id: order_id, total_cents: cart.total_cents, status: "placed".into(), created_at: now, lines })
+    Ok(Order {
+        id: order_id,
+        total_cents: cart.total_cents,
+        status: "placed".into(),
+        created_at: now,
+        lines,
+        points_redeemed: redemption.points,
+        discount_cents: redemption.discount_cents,
+        points_earned,
+    })
 }
 
 /// One of the user's orders; another user's order is "not found", never "forbidden", so ids
 /// do not leak.
 #[tracing::instrument(name = "cart.get_order", skip(db))]
 pub async fn get_order(db: &Db, user_id: i64, order_id: i64) -> Result<Order, AppError> {
-    let row = sqlx::query("SELECT id, total_cents, status, created_at FROM orders WHERE id = $1 AND user_id = $2")
-        .bind(order_id)
-        .bind(user_id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("order {order_id}")))?;
+    let row = sqlx::query(
+        "SELECT id, total_cents, status, created_at, points_redeemed, discount_cents FROM orders \
+         WHERE id = $1 AND user_id = $2",
+    )
+    .bind(order_id)
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("order {order_id}")))?;
     let lines = sqlx::query("SELECT sku, name, quantity, unit_cents FROM order_lines WHERE order_id = $1 ORDER BY sku")
         .bind(order_id)
         .fetch_all(db.pool())
@@ -281,12 +331,21 @@ pub async fn get_order(db: &Db, user_id: i64, order_id: i64) -> Result<Order, Ap
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let points_earned: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger WHERE source = $1 AND bucket = 'pending'",
+    )
+    .bind(format!("order:{order_id}:earn"))
+    .fetch_one(db.pool())
+    .await?;
     Ok(Order {
         id: row.try_get("id")?,
         total_cents: row.try_get("total_cents")?,
         status: row.try_get("status")?,
         created_at: row.try_get("created_at")?,
         lines,
+        points_redeemed: row.try_get("points_redeemed")?,
+        discount_cents: row.try_get("discount_cents")?,
+        points_earned,
     })
 }
 
@@ -294,7 +353,8 @@ pub async fn get_order(db: &Db, user_id: i64, order_id: i64) -> Result<Order, Ap
 #[tracing::instrument(name = "cart.list_orders", skip(db))]
 pub async fn list_orders(db: &Db, user_id: i64, limit: i64) -> Result<Vec<Order>, AppError> {
     let rows = sqlx::query(
-        "SELECT id, total_cents, status, created_at FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+        "SELECT id, total_cents, status, created_at, points_redeemed, discount_cents FROM orders WHERE user_id = $1 \
+         ORDER BY id DESC LIMIT $2",
     )
     .bind(user_id)
     .bind(limit)
@@ -308,8 +368,142 @@ pub async fn list_orders(db: &Db, user_id: i64, limit: i64) -> Result<Vec<Order>
                 status: row.try_get("status")?,
                 created_at: row.try_get("created_at")?,
                 lines: Vec::new(),
+                points_redeemed: row.try_get("points_redeemed")?,
+                discount_cents: row.try_get("discount_cents")?,
+                points_earned: 0,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+/// What the owner does with a placed order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderAction {
+    /// Shipped: the order's points become spendable.
+    Fulfil,
+    /// Called off before shipping: stock goes back, points earned are taken back and points
+    /// paid with are returned.
+    Cancel,
+    /// Money returned after shipping: points earned are taken back (as far as they are still
+    /// there) and points paid with are returned.
+    Refund,
+}
+
+impl OrderAction {
+    pub fn parse(raw: &str) -> Option<OrderAction> {
+        match raw {
+            "fulfil" => Some(OrderAction::Fulfil),
+            "cancel" => Some(OrderAction::Cancel),
+            "refund" => Some(OrderAction::Refund),
+            _ => None,
+        }
+    }
+
+    /// (status it applies to, status it leads to, event).
+    fn transition(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            OrderAction::Fulfil => ("placed", "fulfilled", events::kind::ORDER_FULFILLED),
+            OrderAction::Cancel => ("placed", "cancelled", events::kind::ORDER_CANCELLED),
+            OrderAction::Refund => ("fulfilled", "refunded", events::kind::ORDER_REFUNDED),
+        }
+    }
+}
+
+/// Applies an owner's action to an order, with its points and stock, in one transaction.
+#[tracing::instrument(name = "cart.order_action", skip(db))]
+pub async fn order_action(db: &Db, order_id: i64, action: OrderAction, admin_id: i64) -> Result<(), AppError> {
+    let (from, to, kind) = action.transition();
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let row =
+        sqlx::query(&format!("SELECT user_id, status, points_redeemed FROM orders WHERE id = $1{}", db.for_update()))
+            .bind(order_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("order {order_id}")))?;
+    let (user_id, status, redeemed): (i64, String, i64) =
+        (row.try_get("user_id")?, row.try_get("status")?, row.try_get("points_redeemed")?);
+    if status != from {
+        return Err(AppError::Conflict(format!("Order #{order_id} is {status}; only a {from} order can be {to}.")));
+    }
+    sqlx::query("UPDATE orders SET status = $1, status_changed_at = $2 WHERE id = $3")
+        .bind(to)
+        .bind(now)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    match action {
+        OrderAction::Fulfil => crate::loyalty::ssr::post_order_points(&mut tx, user_id, order_id, now).await?,
+        OrderAction::Cancel | OrderAction::Refund => {
+            crate::loyalty::ssr::reverse_order_points(&mut tx, user_id, order_id, redeemed, now).await?
+        }
+    }
+    if action == OrderAction::Cancel {
+        let lines = sqlx::query("SELECT sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY sku")
+            .bind(order_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for line in lines {
+            let (sku, quantity): (String, i64) = (line.try_get("sku")?, line.try_get("quantity")?);
+            let previous: i64 =
+                sqlx::query_scalar(&format!("SELECT stock FROM products WHERE sku = $1{}", db.for_update()))
+                    .bind(&sku)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            sqlx::query("UPDATE products SET stock = stock + $1, updated_at = $2 WHERE sku = $3")
+                .bind(quantity)
+                .bind(now)
+                .bind(&sku)
+                .execute(&mut *tx)
+                .await?;
+            events::publish(
+                &mut tx,
+                events::kind::STOCK_CHANGED,
+                &sku,
+                &serde_json::json!({ "sku": sku, "previous": previous, "stock": previous + quantity, "source": "cancel" }),
+            )
+            .await?;
+        }
+    }
+    events::publish(
+        &mut tx,
+        kind,
+        &format!("order:{order_id}"),
+        &serde_json::json!({ "order_id": order_id, "user_id": user_id, "by": admin_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    db.wake_outbox();
+    Ok(())
+}
+
+/// Recent orders of every shopper, newest first, for the owner's order list.
+pub async fn recent_orders(db: &Db, limit: i64) -> Result<Vec<(Order, String)>, AppError> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.total_cents, o.status, o.created_at, o.points_redeemed, o.discount_cents, u.email \
+         FROM orders o JOIN users u ON u.id = o.user_id ORDER BY o.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                Order {
+                    id: row.try_get("id")?,
+                    total_cents: row.try_get("total_cents")?,
+                    status: row.try_get("status")?,
+                    created_at: row.try_get("created_at")?,
+                    lines: Vec::new(),
+                    points_redeemed: row.try_get("points_redeemed")?,
+                    discount_cents: row.try_get("discount_cents")?,
+                    points_earned: 0,
+                },
+                row.try_get("email")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
         .map_err(AppError::from)
 }

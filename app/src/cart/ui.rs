@@ -131,7 +131,11 @@ pub fn CheckoutPage() -> impl IntoView {
         |_| async move {
             let session = get_session_info().await?;
             let cart = get_cart().await?;
-            Ok::<_, crate::shared::AppError>((session, cart))
+            let points = match session.user {
+                Some(_) if !cart.items.is_empty() => crate::loyalty::api::get_checkout_points(cart.total_cents).await?,
+                _ => None,
+            };
+            Ok::<_, crate::shared::AppError>((session, cart, points))
         },
     );
     let notice = move || query.read().get("error").and_then(|code| CartNotice::from_code(&code));
@@ -142,16 +146,16 @@ pub fn CheckoutPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok((session, _)) if session.user.is_none() => {
+                        Ok((session, _, _)) if session.user.is_none() => {
                             view! { <Redirect path="/login?next=/checkout" /> }.into_any()
                         }
-                        Ok((_, cart)) if cart.items.is_empty() => {
+                        Ok((_, cart, _)) if cart.items.is_empty() => {
                             view! {
                                 <p class="empty">"Your cart is empty. " <A href="/">"Browse the shop"</A></p>
                             }
                                 .into_any()
                         }
-                        Ok((_, cart)) => {
+                        Ok((_, cart, points)) => {
                             let total = cart.total_cents;
                             view! {
                                 {notice()
@@ -165,6 +169,12 @@ pub fn CheckoutPage() -> impl IntoView {
                                 <CartTable cart editable=false />
                                 <ActionForm action=actions.place_order attr:class="place-order">
                                     <input type="hidden" name="expected_total_cents" value=total />
+                                    {points
+                                        .map(|(balance, max_points, points_per_euro)| {
+                                            view! {
+                                                <crate::loyalty::ui::RedeemPoints balance max_points points_per_euro />
+                                            }
+                                        })}
                                     <button type="submit" data-testid="place-order">
                                         {format!("Place order — {}", money(total))}
                                     </button>
@@ -191,6 +201,7 @@ pub fn OrderPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match order.await {
                     Ok(order) => {
+                        let paid_cents = order.paid_cents();
                         view! {
                             <section class="order" data-testid="order-confirmation" data-order-id=order.id>
                                 <h1>{format!("Thank you! Order #{} is placed.", order.id)}</h1>
@@ -217,8 +228,36 @@ pub fn OrderPage() -> impl IntoView {
                                             </th>
                                             <td data-testid="order-total">{money(order.total_cents)}</td>
                                         </tr>
+                                        {(order.points_redeemed > 0)
+                                            .then(|| {
+                                                view! {
+                                                    <tr>
+                                                        <th scope="row" colspan="2">
+                                                            {format!("Paid with {} points", order.points_redeemed)}
+                                                        </th>
+                                                        <td data-testid="order-discount">{money(-order.discount_cents)}</td>
+                                                    </tr>
+                                                    <tr>
+                                                        <th scope="row" colspan="2">
+                                                            "Paid"
+                                                        </th>
+                                                        <td data-testid="order-paid">{money(paid_cents)}</td>
+                                                    </tr>
+                                                }
+                                            })}
                                     </tfoot>
                                 </table>
+                                {(order.points_earned > 0)
+                                    .then(|| {
+                                        view! {
+                                            <p class="notice" data-testid="order-points">
+                                                {format!(
+                                                    "This order earns {} points, yours to spend once it ships.",
+                                                    order.points_earned,
+                                                )}
+                                            </p>
+                                        }
+                                    })}
                                 <p>
                                     <A href="/">"Continue shopping"</A>
                                 </p>

@@ -34,6 +34,12 @@ pub mod kind {
     pub const INVOICE_PAID: &str = "invoice_paid";
     /// The owner saved a new version of a plan.
     pub const PLAN_CHANGED: &str = "plan_changed";
+    /// The owner shipped, cancelled or refunded an order.
+    pub const ORDER_FULFILLED: &str = "order_fulfilled";
+    pub const ORDER_CANCELLED: &str = "order_cancelled";
+    pub const ORDER_REFUNDED: &str = "order_refunded";
+    /// A review was approved by moderation (payload: `user_id`, `review_id`).
+    pub const REVIEW_APPROVED: &str = "review_approved";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
@@ -46,6 +52,16 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
         &[kind::EXPERIMENT_EXPOSED, kind::CART_ITEM_ADDED, kind::ORDER_PLACED],
     ),
     (crate::plans::wishlist::store::WISHLIST_CONSUMER, &[kind::STOCK_CHANGED]),
+    (
+        crate::loyalty::ssr::LOYALTY_CONSUMER,
+        &[
+            kind::ORDER_PLACED,
+            kind::ORDER_FULFILLED,
+            kind::ORDER_CANCELLED,
+            kind::ORDER_REFUNDED,
+            kind::REVIEW_APPROVED,
+        ],
+    ),
 ];
 
 /// Appends an event and its pending deliveries. Call it inside the transaction that makes

@@ -146,10 +146,10 @@ async fn apply(consumer: &str, backend: Backend, conn: &mut AnyConnection, event
         crate::plans::wishlist::store::WISHLIST_CONSUMER => {
             crate::plans::wishlist::store::apply_wishlist(conn, event).await
         }
-        other => {
-            tracing::error!(consumer = other, "no such consumer");
-            Ok(())
-        }
+        crate::loyalty::ssr::LOYALTY_CONSUMER => crate::loyalty::ssr::apply_loyalty(conn, event).await,
+        // A subscription without an arm here is a bug: fail (the delivery stays pending and
+        // retries, visibly) rather than mark it done unapplied.
+        other => Err(sqlx::Error::Protocol(format!("no consumer named '{other}' is wired in events::worker::apply"))),
     }
 }
 

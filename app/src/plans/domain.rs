@@ -105,6 +105,10 @@ pub struct Entitlements {
     /// a renewal or a scheduled downgrade changes it); `None`: until the plan changes.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub valid_until: Option<i64>,
+    /// An invoice is unpaid past the grace period: the paid features are paused (these are
+    /// the free plan's) until it is paid.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub overdue: bool,
 }
 
 impl Entitlements {
@@ -114,6 +118,7 @@ impl Entitlements {
             plan_version: plan.version,
             features: plan.features.clone(),
             valid_until,
+            overdue: false,
         }
     }
 
@@ -124,6 +129,16 @@ impl Entitlements {
     pub fn is_valid_at(&self, now_ms: i64) -> bool {
         self.valid_until.is_none_or(|until| now_ms < until)
     }
+}
+
+/// How long an invoice may stay unpaid before the paid features pause. They resume as soon
+/// as it is paid; the subscription itself carries on (and keeps renewing and invoicing).
+pub const PAYMENT_GRACE_MS: i64 = 14 * DAY_MS;
+
+/// When the paid features of an account whose oldest open invoice dates from
+/// `oldest_open` pause (`None`: nothing unpaid).
+pub fn pause_at(oldest_open: Option<i64>) -> Option<i64> {
+    oldest_open.map(|created_at| created_at + PAYMENT_GRACE_MS)
 }
 
 /// Whether a feature is usable here, and if not which plan unlocks it. Pages render
@@ -242,6 +257,8 @@ pub struct SubscriptionView {
     pub period_end: Option<i64>,
     /// The plan scheduled to start at the period end (a downgrade or cancellation).
     pub next_plan: Option<String>,
+    /// The oldest unpaid invoice's date, once it is past the grace period (features paused).
+    pub overdue_since: Option<i64>,
 }
 
 /// Subscribers and monthly recurring revenue of one plan version.

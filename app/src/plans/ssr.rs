@@ -9,8 +9,8 @@
 //! - Downgrades and cancellations take effect at the period end, never before.
 
 use super::domain::{
-    add_month, cheapest_plan_with, classify, upgrade_lines, Change, Entitlements, Feature, Gate, InvoiceRow, Plan,
-    PlanEdit, SubscriptionView, VersionStats, FREE_PLAN,
+    add_month, cheapest_plan_with, classify, pause_at, upgrade_lines, Change, Entitlements, Feature, Gate, InvoiceRow,
+    Plan, PlanEdit, SubscriptionView, VersionStats, FREE_PLAN,
 };
 use crate::accounts::ssr::{token_hash, Identity};
 use crate::db::Db;
@@ -173,6 +173,14 @@ async fn load_subscription(
     .transpose()
 }
 
+/// When the account's oldest unpaid invoice was issued.
+async fn oldest_open_invoice(conn: &mut AnyConnection, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MIN(created_at) FROM invoices WHERE user_id = $1 AND status = 'open'")
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await
+}
+
 /// What the account may use at `now`, from the database.
 async fn compute_entitlements(conn: &mut AnyConnection, user_id: i64, now: i64) -> Result<Entitlements, sqlx::Error> {
     let plans = current_plans(conn).await?;
@@ -187,10 +195,17 @@ async fn compute_entitlements(conn: &mut AnyConnection, user_id: i64, now: i64) 
     let Some(subscription) = load_subscription(conn, user_id, "").await? else {
         return Ok(Entitlements::of(&free, None));
     };
+    let pause_at = pause_at(oldest_open_invoice(conn, user_id).await?);
+    if pause_at.is_some_and(|at| now >= at) {
+        // Paying the invoice clears the cached answer (see `record_payment`).
+        return Ok(Entitlements { overdue: true, ..Entitlements::of(&free, None) });
+    }
     if now < subscription.period_end {
         let plan = plan_version(conn, &subscription.plan_key, subscription.plan_version).await?;
-        // At the period end a renewal or a scheduled downgrade may change the answer.
-        return Ok(Entitlements::of(&plan, Some(subscription.period_end)));
+        // At the period end a renewal or a scheduled downgrade may change the answer, and
+        // at the end of an unpaid invoice's grace period the features pause.
+        let until = pause_at.map_or(subscription.period_end, |at| at.min(subscription.period_end));
+        return Ok(Entitlements::of(&plan, Some(until)));
     }
     // The period is over but the renewal job has not run yet: a scheduled change applies
     // now (never later than promised); otherwise the plan carries on until it renews.
@@ -634,6 +649,8 @@ pub async fn record_payment(db: &Db, invoice_id: i64, actor_id: Option<i64>) -> 
         .execute(&mut *tx)
         .await?;
     audit(&mut tx, user_id, actor_id, "invoice_paid", &format!("invoice {invoice_id}"), now).await?;
+    // Features paused for this invoice resume on the next request.
+    clear_cached_entitlements(&mut tx, user_id).await?;
     events::publish(
         &mut tx,
         events::kind::INVOICE_PAID,
@@ -750,6 +767,8 @@ pub async fn invoices(db: &Db, user_id: Option<i64>, limit: i64) -> Result<Vec<I
 pub async fn subscription_view(db: &Db, user_id: i64) -> Result<SubscriptionView, AppError> {
     let mut conn = db.pool().acquire().await?;
     let plans = current_plans(&mut conn).await?;
+    let oldest_open = oldest_open_invoice(&mut conn, user_id).await?;
+    let overdue_since = oldest_open.filter(|_| pause_at(oldest_open).is_some_and(|at| now_ms() >= at));
     let view = match load_subscription(&mut conn, user_id, "").await? {
         Some(row) => SubscriptionView {
             plan: plan_version(&mut conn, &row.plan_key, row.plan_version).await?,
@@ -758,8 +777,14 @@ pub async fn subscription_view(db: &Db, user_id: i64) -> Result<SubscriptionView
                 .next_plan_key
                 .and_then(|key| plans.iter().find(|plan| plan.key == key))
                 .map(|p| p.name.clone()),
+            overdue_since,
         },
-        None => SubscriptionView { plan: find(&plans, FREE_PLAN)?.clone(), period_end: None, next_plan: None },
+        None => SubscriptionView {
+            plan: find(&plans, FREE_PLAN)?.clone(),
+            period_end: None,
+            next_plan: None,
+            overdue_since: None,
+        },
     };
     Ok(view)
 }

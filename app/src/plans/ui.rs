@@ -210,6 +210,18 @@ pub fn MyPlan() -> impl IntoView {
                                     {view.period_end.map(|end| format!(" · renews {}", format_utc_date(end)))}
                                 </p>
                                 {view
+                                    .overdue_since
+                                    .map(|since| {
+                                        view! {
+                                            <p class="form-error" role="alert" data-testid="payment-overdue">
+                                                {format!(
+                                                    "An invoice from {} is unpaid: your plan's features are paused until it is paid.",
+                                                    format_utc_date(since),
+                                                )}
+                                            </p>
+                                        }
+                                    })}
+                                {view
                                     .next_plan
                                     .map(|next| {
                                         view! { <p class="notice">{format!("Changes to {next} at the end of this period.")}</p> }

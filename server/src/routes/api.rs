@@ -39,6 +39,7 @@ pub fn router() -> Router<ApiState> {
         .route("/admin/pricing/rules", get(admin_list_pricing_rules))
         .route("/admin/pricing/rules/{scope}", put(admin_put_pricing_rules).delete(admin_delete_pricing_rules))
         .merge(super::plans::router())
+        .merge(super::loyalty::router())
         .fallback(not_found)
 }
 
@@ -200,14 +201,15 @@ async fn checkout(
     ApiJson(body): ApiJson<CheckoutRequest>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     let user = identity.require_user()?;
-    if body.redeem_points < 0 {
-        return Err(AppError::invalid("redeem_points", "Points to redeem cannot be negative.").into());
-    }
-    if body.redeem_points > 0 {
-        // Nobody holds points until the loyalty ledger exists; refuse rather than ignore.
-        return Err(AppError::invalid("redeem_points", "You do not have enough points.").into());
-    }
-    let order = carts::checkout(&state.app.db, user.id, &identity.visitor_id, body.expected_total_cents).await?;
+    let order = carts::checkout(
+        &state.app.db,
+        &state.app.loyalty,
+        user.id,
+        &identity.visitor_id,
+        body.expected_total_cents,
+        body.redeem_points,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
 

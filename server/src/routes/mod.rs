@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod experiments;
+pub mod loyalty;
 pub mod middleware;
 pub mod page_cache;
 pub mod plans;

@@ -106,6 +106,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         seed_demo: true,
         experiments_enabled: true,
         high_value_cents: 50_000,
+        loyalty: app::loyalty::domain::LoyaltyRules::default(),
     };
     let application = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());

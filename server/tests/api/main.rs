@@ -8,6 +8,7 @@ mod checkout;
 mod errors;
 mod experiments;
 mod helpers;
+mod loyalty;
 mod operations;
 mod outbox;
 mod plans;

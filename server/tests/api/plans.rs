@@ -418,3 +418,44 @@ async fn advanced_filters_narrow_and_sort_the_catalog() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_invoice_unpaid_past_the_grace_period_pauses_paid_features_until_it_is_paid() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let client = shopper_client();
+        let email = app.register(&client).await;
+        app.post_json(&client, "/api/v1/me/subscription", json!({ "plan": "basic" })).await;
+        assert_eq!(client.get(app.url("/api/v1/me/wishlist")).send().await.unwrap().status(), 200);
+
+        // Thirteen days unpaid: still within the grace period.
+        let age = |days: i64| {
+            format!(
+                "UPDATE invoices SET created_at = {} WHERE user_id = (SELECT id FROM users WHERE email = '{email}')",
+                app::shared::now_ms() - days * DAY_MS
+            )
+        };
+        sqlx::query(&age(13)).execute(app.db.pool()).await.unwrap();
+        sqlx::query("UPDATE sessions SET entitlements = NULL").execute(app.db.pool()).await.unwrap();
+        assert_eq!(client.get(app.url("/api/v1/me/wishlist")).send().await.unwrap().status(), 200);
+
+        // Fifteen days: paused, and the 403 still names the plan (the subscription stays).
+        sqlx::query(&age(15)).execute(app.db.pool()).await.unwrap();
+        sqlx::query("UPDATE sessions SET entitlements = NULL").execute(app.db.pool()).await.unwrap();
+        let entitlements = json_of(client.get(app.url("/api/v1/me/entitlements")).send().await.unwrap()).await;
+        assert_eq!(entitlements["overdue"], true);
+        assert!(!entitlements["features"].as_array().unwrap().iter().any(|f| f == "wishlist"));
+        assert_problem(client.get(app.url("/api/v1/me/wishlist")).send().await.unwrap(), 403).await;
+        let subscription = json_of(client.get(app.url("/api/v1/me/subscription")).send().await.unwrap()).await;
+        assert_eq!(subscription["plan"]["key"], "basic");
+        assert!(subscription["overdue_since"].is_i64());
+
+        // Paid: back at once (the payment clears the session's cached answer).
+        let admin = app.admin_client().await;
+        let invoices = json_of(client.get(app.url("/api/v1/me/invoices")).send().await.unwrap()).await;
+        let id = invoices["items"][0]["id"].as_i64().unwrap();
+        let paid = admin.post(app.url(&format!("/api/v1/admin/invoices/{id}/paid"))).send().await.unwrap();
+        assert_eq!(paid.status(), 204);
+        assert_eq!(client.get(app.url("/api/v1/me/wishlist")).send().await.unwrap().status(), 200);
+    }
+}
