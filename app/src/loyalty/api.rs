@@ -4,9 +4,9 @@
 // The `#[server]` macro generates code an item-level `allow` does not reach.
 #![allow(clippy::too_many_arguments)]
 
-use super::domain::{Badge, Challenge, LeaderboardEntry, LedgerRow, Period, Tier};
 #[cfg(feature = "ssr")]
 use super::domain::Goal;
+use super::domain::{Badge, Challenge, LeaderboardEntry, LedgerRow, Period, Tier};
 use crate::shared::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

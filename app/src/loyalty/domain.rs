@@ -63,6 +63,15 @@ impl Tier {
         }
     }
 
+    /// Stable lowercase key (`bronze`), as in the API.
+    pub fn key(self) -> &'static str {
+        match self {
+            Tier::Bronze => "bronze",
+            Tier::Silver => "silver",
+            Tier::Gold => "gold",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Tier::Bronze => "Bronze",

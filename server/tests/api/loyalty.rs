@@ -241,10 +241,11 @@ async fn a_challenge_rewards_its_completion_exactly_once() {
             assert_eq!(checkout(&app, &client, total, 0).await.status(), 201);
             app.settle().await;
         }
-        let errors: Vec<String> = sqlx::query_scalar("SELECT last_error FROM event_deliveries WHERE last_error IS NOT NULL")
-            .fetch_all(app.db.pool())
-            .await
-            .unwrap();
+        let errors: Vec<String> =
+            sqlx::query_scalar("SELECT last_error FROM event_deliveries WHERE last_error IS NOT NULL")
+                .fetch_all(app.db.pool())
+                .await
+                .unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         let challenges = json_of(client.get(app.url("/api/v1/me/challenges")).send().await.unwrap()).await;
         assert_eq!(challenges["items"][0]["progress"], 2);
