@@ -210,6 +210,24 @@ def assign_figures(assign):
     return figs
 
 
+LEADERBOARD_GOAL_MS = 50  # p95 of the top-20 query at 100,000 members
+
+
+def loyalty_figures(loyalty):
+    members = loyalty["members"]
+    figs = []
+    for period, ms in loyalty["leaderboard_ms"].items():
+        unit = (f"ms, top 20 of the {period} leaderboard, {members:,} members with points, "
+                f"p95 of {loyalty['queries_per_period']} queries, {loyalty['backend']}")
+        figs.append(figure(f"leaderboard_{period}_p95_ms", round(ms["p95"], 3), unit,
+                           goal=f"<= {LEADERBOARD_GOAL_MS} ms"))
+    balanced = "balances = sum(ledger) afterwards" if loyalty["balanced"] else "BALANCES DIFFER FROM THE LEDGER"
+    figs.append(figure("ledger_writes_per_s", round(loyalty["ledger_writes_per_s"], 1),
+                       f"appends/s committed, {loyalty['writers']} concurrent writers, one write transaction each, "
+                       f"{loyalty['ledger_writes']:,} in {loyalty['seconds']:.1f} s, {loyalty['backend']}, {balanced}"))
+    return figs
+
+
 def entitlement_cache_figures(rows):
     checks = {source: float(count) for source, count in rows}
     total = sum(checks.values())
@@ -236,6 +254,7 @@ def main():
     parser.add_argument("--prices")
     parser.add_argument("--assign")
     parser.add_argument("--entitlement-checks")
+    parser.add_argument("--loyalty")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -262,6 +281,9 @@ def main():
         with open(args.assign, encoding="utf-8") as f:
             assign = json.load(f)
         figs += assign_figures(assign)
+    if args.loyalty:
+        with open(args.loyalty, encoding="utf-8") as f:
+            figs += loyalty_figures(json.load(f))
     if args.entitlement_checks:
         figs += entitlement_cache_figures(read_tsv(args.entitlement_checks))
 

@@ -13,6 +13,9 @@
 # - Plans: `/api/v1/me/entitlements` for a premium session against `/api/v1/me` (the same
 #   session lookup without a plan check), same rounds; and how many checks the session
 #   cache answered (from `/metrics`).
+# - Loyalty (`mercato bench-loyalty`, its own fresh SQLite database): leaderboard query latency
+#   with 100,000 members (p50 / p95 / p99 of 300 queries per period) and ledger appends
+#   committed per second by 8 concurrent writers.
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
 # - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
@@ -354,6 +357,14 @@ RUST_LOG=warn "$BIN" bench-assign >"$ASSIGN" 2>"$TMP/assign.log" || {
   die "mercato bench-assign failed"
 }
 
+# Loyalty at scale, in process on a fresh SQLite database of its own (about a minute).
+LOYALTY="$TMP/loyalty.json"
+say "loyalty: leaderboard latency with 100,000 members, ledger writes per second on 8 writers"
+RUST_LOG=warn DATABASE_URL="sqlite://$TMP/loyalty.db?mode=rwc" "$BIN" bench-loyalty >"$LOYALTY" 2>"$TMP/loyalty.log" || {
+  cat "$TMP/loyalty.log" >&2
+  die "mercato bench-loyalty failed"
+}
+
 run_prices
 
 # ---------------------------------------------------------------------------------------
@@ -365,4 +376,4 @@ python3 "$ROOT/bench/report.py" \
   --samples "$SAMPLES" --sizes "$SIZES" --out "$OUT" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
   --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN" \
-  --entitlement-checks "$ENTITLEMENT_CHECKS"
+  --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY"

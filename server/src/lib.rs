@@ -3,6 +3,7 @@
 
 pub mod bench_anchors;
 pub mod bench_assign;
+pub mod bench_loyalty;
 pub mod config;
 pub mod routes;
 pub mod seed;

@@ -40,6 +40,17 @@ enum Command {
         #[arg(long, default_value_t = 2_000_000)]
         n: usize,
     },
+    /// Time the leaderboard and ledger writes at scale on DATABASE_URL (a fresh database)
+    /// and print JSON, for `./x bench`.
+    #[command(hide = true)]
+    BenchLoyalty {
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        #[arg(long, default_value_t = 8)]
+        writers: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -80,6 +91,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::BenchAnchors { addr } => server::bench_anchors::run(addr).await?,
         Command::BenchAssign { n } => server::bench_assign::run(n)?,
+        Command::BenchLoyalty { members, writers, seconds } => {
+            server::bench_loyalty::run(&settings.database_url, members, writers, seconds).await?
+        }
     }
     Ok(())
 }

@@ -248,24 +248,14 @@ mod tracker {
 /// `/admin/experiments`.
 #[component]
 pub fn AdminExperimentsPage() -> impl IntoView {
-    use leptos_router::hooks::use_query_map;
-    let query = use_query_map();
-    let data = Resource::new(move || query.read().to_query_string(), |_| super::api::get_experiments_admin());
-    view! {
-        <leptos_meta::Title text="Experiments — Mercato admin" />
-        <section class="admin-experiments">
-            <h1>"Experiments and personalization"</h1>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    crate::layout::admin_view(
-                        data.await,
-                        "/admin/experiments",
-                        |admin| view! { <ExperimentsAdminView admin /> }.into_any(),
-                    )
-                })}
-            </Suspense>
-        </section>
-    }
+    crate::layout::admin_page(
+        "Experiments — Mercato admin",
+        "Experiments and personalization",
+        "admin-experiments",
+        "/admin/experiments",
+        super::api::get_experiments_admin,
+        |admin| view! { <ExperimentsAdminView admin /> }.into_any(),
+    )
 }
 
 #[component]

@@ -206,6 +206,34 @@ pub fn FieldError(message: Option<&'static str>) -> impl IntoView {
     })
 }
 
+/// An admin page's frame: its title and heading, its data (read again whenever the query
+/// string changes, as every form on these pages posts back with `?saved=` or `?error=`),
+/// the login redirect and the page itself (see [`admin_view`]).
+pub fn admin_page<T, Fut>(
+    title: &'static str,
+    heading: &'static str,
+    class: &'static str,
+    path: &'static str,
+    load: fn() -> Fut,
+    page: fn(T) -> AnyView,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let query = leptos_router::hooks::use_query_map();
+    let data = Resource::new(move || query.read().to_query_string(), move |_| load());
+    view! {
+        <leptos_meta::Title text=title />
+        <section class=class>
+            <h1>{heading}</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move { admin_view(data.await, path, page) })}
+            </Suspense>
+        </section>
+    }
+}
+
 /// What an admin page shows for its data: the page itself, a redirect to log in (and back to
 /// `next`) for a visitor who is not logged in, or the error (403 for a shopper).
 pub fn admin_view<T>(

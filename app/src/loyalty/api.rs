@@ -87,8 +87,9 @@ pub async fn get_checkout_points(total_cents: i64) -> Result<Option<(i64, i64, i
 /// Everything `/admin/loyalty` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoyaltyAdmin {
-    /// (day number since 1970, issued, redeemed, expired) for the last 30 days.
-    pub daily: Vec<(i64, i64, i64, i64)>,
+    /// (day number since 1970, issued, redeemed, expired, outstanding at the day's end) for
+    /// the days of the last 30 with activity.
+    pub daily: Vec<(i64, i64, i64, i64, i64)>,
     pub outstanding: i64,
     pub badges: Vec<Badge>,
     pub challenges: Vec<Challenge>,
@@ -102,7 +103,7 @@ pub async fn get_loyalty_admin() -> Result<LoyaltyAdmin, AppError> {
     crate::state::identity().await?.require_admin()?;
     let (daily, outstanding) = super::ssr::daily_points(&state.db, 30).await?;
     Ok(LoyaltyAdmin {
-        daily: daily.into_iter().map(|d| (d.day, d.issued, d.redeemed, d.expired)).collect(),
+        daily: daily.into_iter().map(|d| (d.day, d.issued, d.redeemed, d.expired, d.outstanding)).collect(),
         outstanding,
         badges: super::ssr::badges(&state.db, None).await?,
         challenges: super::ssr::challenges(&state.db, None).await?,

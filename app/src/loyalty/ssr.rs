@@ -804,6 +804,8 @@ pub struct DailyPoints {
     pub issued: i64,
     pub redeemed: i64,
     pub expired: i64,
+    /// Points outstanding (all balances) at the end of the day.
+    pub outstanding: i64,
 }
 
 pub async fn daily_points(db: &Db, days: i64) -> Result<(Vec<DailyPoints>, i64), AppError> {
@@ -812,25 +814,30 @@ pub async fn daily_points(db: &Db, days: i64) -> Result<(Vec<DailyPoints>, i64),
         "SELECT created_at / 86400000 AS day, \
          CAST(SUM(CASE WHEN delta > 0 AND kind IN ('fulfil', 'review', 'challenge', 'adjust', 'return') THEN delta ELSE 0 END) AS BIGINT) AS issued, \
          CAST(SUM(CASE WHEN kind = 'redeem' THEN -delta ELSE 0 END) AS BIGINT) AS redeemed, \
-         CAST(SUM(CASE WHEN kind = 'expire' THEN -delta ELSE 0 END) AS BIGINT) AS expired \
+         CAST(SUM(CASE WHEN kind = 'expire' THEN -delta ELSE 0 END) AS BIGINT) AS expired, \
+         CAST(SUM(delta) AS BIGINT) AS net \
          FROM points_ledger WHERE bucket = 'available' AND created_at >= $1 GROUP BY created_at / 86400000 ORDER BY day",
     )
     .bind(since)
     .fetch_all(db.pool())
     .await?;
-    let days = rows
-        .iter()
-        .map(|row| {
-            Ok(DailyPoints {
-                day: row.try_get("day")?,
-                issued: row.try_get("issued")?,
-                redeemed: row.try_get("redeemed")?,
-                expired: row.try_get("expired")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let outstanding: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM points_accounts")
         .fetch_one(db.pool())
         .await?;
+    // Walking back from today's total: each day ends at the next day's total less its net.
+    let mut days = Vec::with_capacity(rows.len());
+    let mut end_of_day = outstanding;
+    for row in rows.iter().rev() {
+        let net: i64 = row.try_get("net")?;
+        days.push(DailyPoints {
+            day: row.try_get("day")?,
+            issued: row.try_get("issued")?,
+            redeemed: row.try_get("redeemed")?,
+            expired: row.try_get("expired")?,
+            outstanding: end_of_day,
+        });
+        end_of_day -= net;
+    }
+    days.reverse();
     Ok((days, outstanding))
 }

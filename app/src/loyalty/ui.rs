@@ -271,23 +271,14 @@ pub fn LeaderboardPage() -> impl IntoView {
 /// `/admin/loyalty`: points over time, adjustments, badges, challenges and orders.
 #[component]
 pub fn AdminLoyaltyPage() -> impl IntoView {
-    let query = use_query_map();
-    let data = Resource::new(move || query.read().to_query_string(), |_| super::api::get_loyalty_admin());
-    view! {
-        <Title text="Loyalty — Mercato admin" />
-        <section class="admin-plans admin-loyalty">
-            <h1>"Loyalty"</h1>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    crate::layout::admin_view(
-                        data.await,
-                        "/admin/loyalty",
-                        |admin| view! { <LoyaltyAdminView admin /> }.into_any(),
-                    )
-                })}
-            </Suspense>
-        </section>
-    }
+    crate::layout::admin_page(
+        "Loyalty — Mercato admin",
+        "Loyalty",
+        "admin-plans admin-loyalty",
+        "/admin/loyalty",
+        super::api::get_loyalty_admin,
+        |admin| view! { <LoyaltyAdminView admin /> }.into_any(),
+    )
 }
 
 #[component]
@@ -307,7 +298,7 @@ fn LoyaltyAdminView(admin: super::api::LoyaltyAdmin) -> impl IntoView {
     let goal_options =
         || Goal::ALL.into_iter().map(|goal| view! { <option value=goal.key()>{goal.label()}</option> }).collect_view();
     let (issued, redeemed): (i64, i64) =
-        admin.daily.iter().fold((0, 0), |(i, r), (_, issued, redeemed, _)| (i + issued, r + redeemed));
+        admin.daily.iter().fold((0, 0), |(i, r), (_, issued, redeemed, _, _)| (i + issued, r + redeemed));
     view! {
         {move || message().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
         <section class="card">
@@ -455,21 +446,32 @@ fn LoyaltyAdminView(admin: super::api::LoyaltyAdmin) -> impl IntoView {
     }
 }
 
-/// Points issued and redeemed per day (SVG bars), with the numbers in its description.
+/// Points issued and redeemed per day (bars) and outstanding at each day's end (a line),
+/// in SVG, with the numbers in its description.
 #[component]
-fn PointsChart(daily: Vec<(i64, i64, i64, i64)>) -> impl IntoView {
+fn PointsChart(daily: Vec<(i64, i64, i64, i64, i64)>) -> impl IntoView {
     const WIDTH: i64 = 600;
     const HEIGHT: i64 = 160;
-    let max = daily.iter().map(|(_, issued, redeemed, _)| (*issued).max(*redeemed)).max().unwrap_or(0).max(1);
+    let max_flow = daily.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1);
+    let max_outstanding = daily.iter().map(|d| d.4).max().unwrap_or(0).max(1);
     let slot = if daily.is_empty() { WIDTH } else { WIDTH / daily.len() as i64 };
     let description = daily
         .iter()
-        .map(|(day, issued, redeemed, expired)| {
-            format!("{}: {issued} issued, {redeemed} redeemed, {expired} expired", format_utc_date(day * 86_400_000))
+        .map(|(day, issued, redeemed, expired, outstanding)| {
+            format!(
+                "{}: {issued} issued, {redeemed} redeemed, {expired} expired, {outstanding} outstanding",
+                format_utc_date(day * 86_400_000)
+            )
         })
         .collect::<Vec<_>>()
         .join("; ");
     let description = if description.is_empty() { "No points activity yet.".to_string() } else { description };
+    let line = daily
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!("{},{}", i as i64 * slot + slot / 2, HEIGHT - HEIGHT * d.4 / max_outstanding))
+        .collect::<Vec<_>>()
+        .join(" ");
     view! {
         <svg
             class="chart"
@@ -478,16 +480,16 @@ fn PointsChart(daily: Vec<(i64, i64, i64, i64)>) -> impl IntoView {
             role="img"
             aria-labelledby="points-chart-title points-chart-desc"
         >
-            <title id="points-chart-title">"Points issued and redeemed per day"</title>
+            <title id="points-chart-title">"Points issued and redeemed per day, and outstanding"</title>
             <desc id="points-chart-desc">{description}</desc>
             {daily
                 .iter()
                 .enumerate()
-                .map(|(i, (day, issued, redeemed, _))| {
+                .map(|(i, (day, issued, redeemed, _, _))| {
                     let x = i as i64 * slot;
                     let bar = (slot / 2 - 1).max(1);
-                    let h_issued = HEIGHT * issued / max;
-                    let h_redeemed = HEIGHT * redeemed / max;
+                    let h_issued = HEIGHT * issued / max_flow;
+                    let h_redeemed = HEIGHT * redeemed / max_flow;
                     view! {
                         <g>
                             <rect x=x y=HEIGHT - h_issued width=bar height=h_issued class="bar-1" />
@@ -504,6 +506,7 @@ fn PointsChart(daily: Vec<(i64, i64, i64, i64)>) -> impl IntoView {
                     }
                 })
                 .collect_view()}
+            <polyline points=line class="outstanding-line" />
         </svg>
     }
 }

@@ -501,23 +501,14 @@ pub fn SupportPage() -> impl IntoView {
 /// `/admin/plans`: plan editor, subscribers and MRR per plan, open invoices, support queue.
 #[component]
 pub fn AdminPlansPage() -> impl IntoView {
-    let query = use_query_map();
-    let data = Resource::new(move || query.read().to_query_string(), |_| super::api::get_plans_admin());
-    view! {
-        <Title text="Plans — Mercato admin" />
-        <section class="admin-plans">
-            <h1>"Plans and subscriptions"</h1>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    crate::layout::admin_view(
-                        data.await,
-                        "/admin/plans",
-                        |admin| view! { <PlansAdminView admin /> }.into_any(),
-                    )
-                })}
-            </Suspense>
-        </section>
-    }
+    crate::layout::admin_page(
+        "Plans — Mercato admin",
+        "Plans and subscriptions",
+        "admin-plans",
+        "/admin/plans",
+        super::api::get_plans_admin,
+        |admin| view! { <PlansAdminView admin /> }.into_any(),
+    )
 }
 
 #[component]
