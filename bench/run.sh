@@ -315,8 +315,14 @@ for round in $(seq 1 "$ROUNDS"); do
     measure render_on "$round" "$HOME_ON_URL" "$RENDER_COOKIE"
   fi
   measure product "$round" "$PRODUCT_URL" "$VISITOR_COOKIE"
-  measure me "$round" "$ME_URL" "$SESSION_COOKIE"
-  measure entitled "$round" "$ENTITLEMENTS_URL" "$SESSION_COOKIE"
+  # The plan check and its anchor back to back, alternating which goes first.
+  if [ $((round % 2)) = 1 ]; then
+    measure me "$round" "$ME_URL" "$SESSION_COOKIE"
+    measure entitled "$round" "$ENTITLEMENTS_URL" "$SESSION_COOKIE"
+  else
+    measure entitled "$round" "$ENTITLEMENTS_URL" "$SESSION_COOKIE"
+    measure me "$round" "$ME_URL" "$SESSION_COOKIE"
+  fi
 done
 
 # Where the entitlement answers came from during the load: the session row or the database.

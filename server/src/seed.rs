@@ -1,5 +1,6 @@
-//! Deterministic demo data: the catalog, shoppers and order history, so recommendations,
-//! leaderboards and analytics have real content on first start. Same input, same data.
+//! Deterministic demo data: the catalog, shoppers (some subscribed to plans) and shipped
+//! order history with its loyalty points, so recommendations, leaderboards and analytics
+//! have real content on first start. Same input, same data.
 
 use app::catalog::ssr::{seed_catalog, SeedCatalog};
 use app::db::Db;
@@ -93,6 +94,7 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
         ProgressStyle::with_template("{spinner} orders {pos}/{len} [{bar:40}] {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let rules = app::loyalty::domain::LoyaltyRules::default();
     let mut rng = SplitMix64(0x5EED_0000 + n_orders);
     let now = now_ms();
     let sixty_days_ms = 60 * 24 * 3600 * 1000_i64;
@@ -117,8 +119,10 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
             }
             let quantities: Vec<i64> = lines.iter().map(|_| 1 + rng.below(3) as i64).collect();
             let total: i64 = lines.iter().zip(&quantities).map(|(&i, &q)| products[i].2 * q).sum();
+            // History is shipped: each order is fulfilled and its points posted when it was placed.
             let order_id: i64 = sqlx::query_scalar(
-                "INSERT INTO orders (user_id, total_cents, status, created_at) VALUES ($1, $2, 'placed', $3) RETURNING id",
+                "INSERT INTO orders (user_id, total_cents, status, created_at, status_changed_at) \
+                 VALUES ($1, $2, 'fulfilled', $3, $3) RETURNING id",
             )
             .bind(user_id)
             .bind(total)
@@ -137,6 +141,17 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
                 .execute(&mut *tx)
                 .await?;
             }
+            let points = app::loyalty::domain::purchase_points(total, &rules, 10_000, 10_000);
+            let entry = app::loyalty::ssr::Entry {
+                user_id,
+                bucket: app::loyalty::ssr::Bucket::Available,
+                delta: points,
+                kind: "fulfil",
+                source: format!("order:{order_id}:fulfil"),
+                reason: format!("Order #{order_id} shipped"),
+                actor_id: None,
+            };
+            app::loyalty::ssr::append(&mut tx, &entry, created_at).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         tx.commit().await?;
         written += batch;

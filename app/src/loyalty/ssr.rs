@@ -102,7 +102,7 @@ pub async fn append(conn: &mut AnyConnection, entry: &Entry<'_>, now: i64) -> Re
     };
     let moved = sqlx::query(&format!(
         "UPDATE points_accounts SET {column} = {column} + $1, earned_total = earned_total + $2, \
-         last_activity_at = CASE WHEN $3 = 1 THEN $4 ELSE last_activity_at END \
+         last_activity_at = CASE WHEN $3 = 1 AND $4 > last_activity_at THEN $4 ELSE last_activity_at END \
          WHERE user_id = $5 AND {column} + $1 >= 0"
     ))
     .bind(entry.delta)
