@@ -304,6 +304,21 @@ pub async fn checkout(
     })
 }
 
+/// An order's row (`id, total_cents, status, created_at, points_redeemed, discount_cents`),
+/// without its lines.
+fn order_from_row(row: &sqlx::any::AnyRow) -> Result<Order, sqlx::Error> {
+    Ok(Order {
+        id: row.try_get("id")?,
+        total_cents: row.try_get("total_cents")?,
+        status: row.try_get("status")?,
+        created_at: row.try_get("created_at")?,
+        lines: Vec::new(),
+        points_redeemed: row.try_get("points_redeemed")?,
+        discount_cents: row.try_get("discount_cents")?,
+        points_earned: 0,
+    })
+}
+
 /// One of the user's orders; another user's order is "not found", never "forbidden", so ids
 /// do not leak.
 #[tracing::instrument(name = "cart.get_order", skip(db))]
@@ -337,16 +352,7 @@ pub async fn get_order(db: &Db, user_id: i64, order_id: i64) -> Result<Order, Ap
     .bind(format!("order:{order_id}:earn"))
     .fetch_one(db.pool())
     .await?;
-    Ok(Order {
-        id: row.try_get("id")?,
-        total_cents: row.try_get("total_cents")?,
-        status: row.try_get("status")?,
-        created_at: row.try_get("created_at")?,
-        lines,
-        points_redeemed: row.try_get("points_redeemed")?,
-        discount_cents: row.try_get("discount_cents")?,
-        points_earned,
-    })
+    Ok(Order { lines, points_earned, ..order_from_row(&row)? })
 }
 
 /// The user's most recent orders, newest first (without lines).
@@ -360,21 +366,7 @@ pub async fn list_orders(db: &Db, user_id: i64, limit: i64) -> Result<Vec<Order>
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Order {
-                id: row.try_get("id")?,
-                total_cents: row.try_get("total_cents")?,
-                status: row.try_get("status")?,
-                created_at: row.try_get("created_at")?,
-                lines: Vec::new(),
-                points_redeemed: row.try_get("points_redeemed")?,
-                discount_cents: row.try_get("discount_cents")?,
-                points_earned: 0,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(AppError::from)
+    rows.iter().map(order_from_row).collect::<Result<Vec<_>, sqlx::Error>>().map_err(AppError::from)
 }
 
 /// What the owner does with a placed order.
@@ -489,21 +481,7 @@ pub async fn recent_orders(db: &Db, limit: i64) -> Result<Vec<(Order, String)>, 
     .fetch_all(db.pool())
     .await?;
     rows.iter()
-        .map(|row| {
-            Ok((
-                Order {
-                    id: row.try_get("id")?,
-                    total_cents: row.try_get("total_cents")?,
-                    status: row.try_get("status")?,
-                    created_at: row.try_get("created_at")?,
-                    lines: Vec::new(),
-                    points_redeemed: row.try_get("points_redeemed")?,
-                    discount_cents: row.try_get("discount_cents")?,
-                    points_earned: 0,
-                },
-                row.try_get("email")?,
-            ))
-        })
+        .map(|row| Ok((order_from_row(row)?, row.try_get("email")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(AppError::from)
 }
