@@ -82,13 +82,13 @@ pub struct FilterState {
 async fn filters_for(
     state: &crate::state::AppState,
     identity: &crate::accounts::ssr::Identity,
+    entitlements: &crate::plans::domain::Entitlements,
     query: FilterQuery,
 ) -> Result<(super::domain::Filters, FilterState), AppError> {
-    use crate::plans::domain::Feature;
-    let gate = crate::plans::ssr::gate(state, identity, Feature::AdvancedFilters, false).await?;
-    let parsed = query.parse();
     use super::domain::Filters;
-    let (filters, error) = match parsed {
+    use crate::plans::domain::Feature;
+    let gate = crate::plans::ssr::gate_of(state, identity, entitlements, Feature::AdvancedFilters, false).await?;
+    let (filters, error) = match query.parse() {
         Ok(filters) => (filters, None),
         Err(AppError::Invalid { field, message }) => (Filters::default(), Some((field, message))),
         Err(error) => return Err(error),
@@ -112,16 +112,18 @@ pub async fn get_category_page(
     sort: Option<String>,
 ) -> Result<(Category, Vec<Product>, FilterState), AppError> {
     use crate::plans::domain::Feature;
+    use crate::plans::ssr::ensure;
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
-    crate::plans::ssr::require(&state, &identity, Feature::ViewProducts).await?;
+    let entitlements = crate::plans::ssr::entitlements(&state, &identity).await?;
+    ensure(&state, &entitlements, Feature::ViewProducts).await?;
     let category = super::ssr::get_category(&state.db, &slug).await?;
     let search = super::domain::parse_search(q.as_deref());
     if search.is_some() {
-        crate::plans::ssr::require(&state, &identity, Feature::BasicSearch).await?;
+        ensure(&state, &entitlements, Feature::BasicSearch).await?;
     }
     let query = FilterQuery { min_price, max_price, min_rating, in_stock, sort, ..Default::default() };
-    let (filters, filter_state) = filters_for(&state, &identity, query).await?;
+    let (filters, filter_state) = filters_for(&state, &identity, &entitlements, query).await?;
     let products = super::ssr::list_products(&state.db, Some(&category.slug), search.as_deref(), &filters).await?;
     Ok((category, without_descriptions(products), filter_state))
 }
@@ -140,9 +142,9 @@ pub async fn search_products(
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
     let search = super::domain::parse_search(q.as_deref());
-    crate::plans::ssr::require(&state, &identity, Feature::BasicSearch).await?;
+    let entitlements = crate::plans::ssr::require(&state, &identity, Feature::BasicSearch).await?;
     let query = FilterQuery { min_price, max_price, min_rating, in_stock, sort, ..Default::default() };
-    let (filters, filter_state) = filters_for(&state, &identity, query).await?;
+    let (filters, filter_state) = filters_for(&state, &identity, &entitlements, query).await?;
     let products = super::ssr::list_products(&state.db, None, search.as_deref(), &filters).await?;
     Ok((without_descriptions(products), filter_state))
 }

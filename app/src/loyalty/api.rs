@@ -79,9 +79,9 @@ pub async fn get_checkout_points(total_cents: i64) -> Result<Option<(i64, i64, i
     let Some(user) = identity.user.as_ref() else {
         return Ok(None);
     };
-    let summary = super::ssr::summary(&state.db, user.id).await?;
+    let balance = super::ssr::balance(&state.db, user.id).await?;
     let max_points = super::domain::max_redeemable(total_cents, &state.loyalty);
-    Ok(Some((summary.balance, max_points, state.loyalty.points_per_euro_redeemed)))
+    Ok(Some((balance, max_points, state.loyalty.points_per_euro_redeemed)))
 }
 
 /// Everything `/admin/loyalty` shows.

@@ -19,7 +19,7 @@ pub struct LoyaltyRules {
     pub review_points: i64,
 }
 
-pub const DAY_MS: i64 = 86_400_000;
+pub use crate::shared::DAY_MS;
 
 impl Default for LoyaltyRules {
     fn default() -> Self {

@@ -189,13 +189,10 @@ pub async fn record_order_points(
         };
         append(conn, &entry, now).await?;
     }
-    let plan: Option<String> = sqlx::query_scalar("SELECT plan_key FROM subscriptions WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    // The plan the account may use now (a paused or ended plan earns like free).
+    let plan = crate::plans::ssr::compute_entitlements(conn, user_id, now).await?.plan;
     let tier = Tier::of(earned_in_year(conn, user_id, now).await?);
-    let points =
-        purchase_points(paid_cents, rules, plan_multiplier_bp(plan.as_deref().unwrap_or("free")), tier.multiplier_bp());
+    let points = purchase_points(paid_cents, rules, plan_multiplier_bp(&plan), tier.multiplier_bp());
     let entry = Entry {
         user_id,
         bucket: Bucket::Pending,
@@ -433,6 +430,15 @@ pub async fn run_expiry(db: Db, rules: LoyaltyRules, mut stop: tokio::sync::watc
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {},
         }
     }
+}
+
+/// The spendable balance (0 for an account that never had points).
+pub async fn balance(db: &Db, user_id: i64) -> Result<i64, AppError> {
+    let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM points_accounts WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(balance.unwrap_or(0))
 }
 
 /// `GET /me/points`.

@@ -217,9 +217,7 @@ pub fn upgrade_lines(from: &Plan, to: &Plan, start: i64, end: i64, at: i64) -> [
     ]
 }
 
-use crate::shared::{civil_from_days, days_from_civil};
-
-const DAY_MS: i64 = 86_400_000;
+use crate::shared::{civil_from_days, days_from_civil, DAY_MS};
 
 fn days_in_month(year: i64, month: i64) -> i64 {
     let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };

@@ -181,8 +181,13 @@ async fn oldest_open_invoice(conn: &mut AnyConnection, user_id: i64) -> Result<O
         .await
 }
 
-/// What the account may use at `now`, from the database.
-async fn compute_entitlements(conn: &mut AnyConnection, user_id: i64, now: i64) -> Result<Entitlements, sqlx::Error> {
+/// What the account may use at `now`, from the database (also read inside other
+/// transactions, e.g. checkout's plan multiplier for points).
+pub async fn compute_entitlements(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: i64,
+) -> Result<Entitlements, sqlx::Error> {
     let plans = current_plans(conn).await?;
     let free = plans.iter().find(|plan| plan.is_free()).cloned().unwrap_or_else(|| Plan {
         key: FREE_PLAN.into(),
@@ -264,6 +269,20 @@ async fn plan_required(state: &crate::state::AppState, feature: Feature) -> Resu
     })
 }
 
+/// Ok when `entitlements` include `feature`; otherwise 403 naming the plan needed. Lets a
+/// request that checks several features read the caller's entitlements once.
+pub async fn ensure(
+    state: &crate::state::AppState,
+    entitlements: &Entitlements,
+    feature: Feature,
+) -> Result<(), AppError> {
+    if entitlements.has(feature) {
+        Ok(())
+    } else {
+        Err(plan_required(state, feature).await?)
+    }
+}
+
 /// Ok when the caller's plan includes `feature`; otherwise 403 naming the plan needed.
 /// Features tied to an account (wishlist, support) call `require_user` first.
 pub async fn require(
@@ -272,14 +291,30 @@ pub async fn require(
     feature: Feature,
 ) -> Result<Entitlements, AppError> {
     let entitlements = entitlements(state, identity).await?;
-    if entitlements.has(feature) {
-        Ok(entitlements)
-    } else {
-        Err(plan_required(state, feature).await?)
+    ensure(state, &entitlements, feature).await?;
+    Ok(entitlements)
+}
+
+/// What a page shows for `feature` given the caller's `entitlements`: open, log in first
+/// (`needs_account`), or locked.
+pub async fn gate_of(
+    state: &crate::state::AppState,
+    identity: &Identity,
+    entitlements: &Entitlements,
+    feature: Feature,
+    needs_account: bool,
+) -> Result<Gate, AppError> {
+    if needs_account && identity.user.is_none() {
+        return Ok(Gate::LogIn);
+    }
+    match ensure(state, entitlements, feature).await {
+        Ok(()) => Ok(Gate::Open),
+        Err(AppError::PlanRequired { plan, plan_name, .. }) => Ok(Gate::Locked { plan, plan_name }),
+        Err(error) => Err(error),
     }
 }
 
-/// What a page shows for `feature`: open, log in first (`needs_account`), or locked.
+/// [`gate_of`] for a request that checks one feature.
 pub async fn gate(
     state: &crate::state::AppState,
     identity: &Identity,
@@ -289,11 +324,8 @@ pub async fn gate(
     if needs_account && identity.user.is_none() {
         return Ok(Gate::LogIn);
     }
-    match require(state, identity, feature).await {
-        Ok(_) => Ok(Gate::Open),
-        Err(AppError::PlanRequired { plan, plan_name, .. }) => Ok(Gate::Locked { plan, plan_name }),
-        Err(error) => Err(error),
-    }
+    let entitlements = entitlements(state, identity).await?;
+    gate_of(state, identity, &entitlements, feature, needs_account).await
 }
 
 /// An invoice line before it is stored.

@@ -9,6 +9,9 @@ pub use error::AppError;
 pub use ids::{Quantity, Sku};
 pub use money::Money;
 
+/// Milliseconds in a day (UTC days: no leap seconds in epoch time).
+pub const DAY_MS: i64 = 86_400_000;
+
 /// Milliseconds since the Unix epoch. Timestamps are stored as integers so that SQLite and
 /// PostgreSQL behave identically and nothing depends on a database's time zone.
 #[cfg(feature = "ssr")]

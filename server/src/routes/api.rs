@@ -81,11 +81,11 @@ async fn list_products(
     Query(query): Query<ProductQuery>,
 ) -> Result<Json<Items<Product>>, ApiError> {
     use app::plans::domain::Feature;
-    use app::plans::ssr::require;
-    require(&state.app, &identity, Feature::ViewProducts).await?;
+    use app::plans::ssr::ensure;
+    let entitlements = app::plans::ssr::require(&state.app, &identity, Feature::ViewProducts).await?;
     let search = parse_search(query.q.as_deref());
     if search.is_some() {
-        require(&state.app, &identity, Feature::BasicSearch).await?;
+        ensure(&state.app, &entitlements, Feature::BasicSearch).await?;
     }
     let filters = app::catalog::domain::FilterQuery {
         min_price_cents: query.min_price_cents,
@@ -97,7 +97,7 @@ async fn list_products(
     }
     .parse()?;
     if !filters.is_empty() {
-        require(&state.app, &identity, Feature::AdvancedFilters).await?;
+        ensure(&state.app, &entitlements, Feature::AdvancedFilters).await?;
     }
     let category = query.category.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let items = catalog::list_products(&state.app.db, category, search.as_deref(), &filters).await?;
