@@ -57,6 +57,10 @@ test('a wrong password gives a clear error and no session', async ({ page }, tes
   await register(page, testInfo, email);
   await page.getByTestId('logout').click();
   await expect(page).toHaveURL(/\/$/);
+  // Logging out leaves the account area: the shop's page arrives with a full load of its
+  // own bundle, which must finish before the next navigation.
+  await expect(page.getByTestId('hero')).toBeVisible();
+  await waitForHydration(page, testInfo);
   await page.goto('/login');
   await waitForHydration(page, testInfo);
   await page.fill('#login-email', email);
