@@ -86,6 +86,8 @@ test('a weak password and a duplicate e-mail are explained next to the field', a
   await register(page, testInfo, email);
   await page.getByTestId('logout').click();
   await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId('hero')).toBeVisible();
+  await waitForHydration(page, testInfo);
   await page.goto('/register');
   await waitForHydration(page, testInfo);
   await page.fill('#register-email', email);
