@@ -4,14 +4,19 @@ target/bench/<name>.json with exactly the keys name, value, unit, anchor, ratio,
 a table on stdout (PASS / MISS against the goal, "-" when a figure has no goal).
 
 Inputs (tab-separated, written by run.sh):
-  samples: subject, round, req/s   (subjects: bare, leptos, home, home_on, home_off, product;
+  samples: subject, round, req/s   (subjects: bare, leptos, home, home_on, home_off, product,
+           render_on, render_off, me, entitled, product_reviews, product_plain;
            home_on / home_off: / for a returning visitor with its mercato_ab cookie, on the
-           app and on a second instance with MERCATO_EXPERIMENTS=off)
+           app and on a second instance with MERCATO_EXPERIMENTS=off; product_reviews /
+           product_plain: the product page of a product with 1,000 approved reviews and of
+           one with none, with a shopper's session)
   sizes:   file, raw bytes, gzip -9 bytes, brotli -q 11 bytes
 and JSON files:
   prices:  from bench/prices.py, {"latency": {...raw samples...}, "throughput": {...}}
   assign:  from `mercato bench-assign`, {"fresh_ns", "sticky_ns", "request_ns", "n", "runs",
            "distribution": {variant: count}, "distribution_ids", "outside", "weights"}
+  reviews-fixture: from `mercato bench-reviews-fixture`, {"reviewed_sku", "plain_sku",
+           "reviews", "seconds"}
 Each input is optional (`bench/run.sh prices` passes only --prices); only the figures of
 the inputs given are written.
 """
@@ -40,6 +45,8 @@ ME_ANCHOR = "GET /api/v1/me, the same session lookup without a plan check (same 
 ENTITLEMENTS_GOAL = ">= 0.9"  # a cached plan check costs at most a tenth of the request
 PUT_ANCHOR = "PUT /api/v1/inventory response time, same percentile (same run)"
 INGEST_ANCHOR = "inventory PUT ingest rate, PUTs answered per second (same run)"
+REVIEWS_ANCHOR = "the same product page, same session, for a product with 0 reviews (same run)"
+REVIEWS_GOAL = ">= 0.8"  # 10 reviews per page: the page costs about the same whatever the count
 
 
 def read_tsv(path):
@@ -64,7 +71,7 @@ def verdict(fig):
     return "PASS" if ok else "MISS"
 
 
-def throughput_figures(samples, load, rounds):
+def throughput_figures(samples, load, rounds, reviews_fixture=None):
     by_round = {}
     for subject, rnd, rps in samples:
         by_round.setdefault(int(rnd), {})[subject] = float(rps)
@@ -126,7 +133,32 @@ def throughput_figures(samples, load, rounds):
                    f"{ratio_unit}, {fresh}", EXPERIMENTS_OFF, median_ratio("render_on", "render_off"),
                    EXPERIMENTS_GOAL),
         ]
+    if len(series.get("product_reviews", [])) == rounds and len(series.get("product_plain", [])) == rounds:
+        session = "shopper's session cookie (no page cache: a full SSR per request)"
+        if reviews_fixture:
+            n = f"{reviews_fixture['reviews']:,}"
+            reviewed = f"/products/{reviews_fixture['reviewed_sku']}, {n} approved reviews, first page of 10"
+            plain = f"/products/{reviews_fixture['plain_sku']}, 0 reviews"
+        else:
+            reviewed, plain = "product page with 1,000 approved reviews, first page of 10", "product page, 0 reviews"
+        figs += [
+            figure("ssr_product_reviews_rps", rps("product_reviews"), f"{rps_unit}, {reviewed}, {session}",
+                   REVIEWS_ANCHOR, median_ratio("product_reviews", "product_plain")),
+            figure("ssr_product_plain_rps", rps("product_plain"), f"{rps_unit}, {plain}, {session}", BARE,
+                   median_ratio("product_plain", "bare")),
+            figure("ssr_product_reviews_ratio", median_ratio("product_reviews", "product_plain"),
+                   f"{ratio_unit}, {reviewed}, {session}", REVIEWS_ANCHOR,
+                   median_ratio("product_reviews", "product_plain"), REVIEWS_GOAL),
+        ]
     return figs, series
+
+
+def reviews_fixture_figures(fixture):
+    n = f"{fixture['reviews']:,}"
+    return [figure("reviews_fixture_seconds", round(fixture["seconds"], 3),
+                   f"s to insert {n} reviewer accounts, submit {n} reviews of {fixture['reviewed_sku']} "
+                   "(submit_review, one transaction each) and approve them (approve_imported, in batches), "
+                   "beside the serving app")]
 
 
 def size_figures(sizes):
@@ -255,6 +287,7 @@ def main():
     parser.add_argument("--assign")
     parser.add_argument("--entitlement-checks")
     parser.add_argument("--loyalty")
+    parser.add_argument("--reviews-fixture")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -265,9 +298,12 @@ def main():
     if not (args.samples or args.sizes or args.prices or args.assign):
         parser.error("nothing to report: give --samples, --sizes, --prices and/or --assign")
 
-    figs, series, per_file, prices, assign = [], {}, {}, None, None
+    figs, series, per_file, prices, assign, reviews_fixture = [], {}, {}, None, None, None
+    if args.reviews_fixture:
+        with open(args.reviews_fixture, encoding="utf-8") as f:
+            reviews_fixture = json.load(f)
     if args.samples:
-        ssr, series = throughput_figures(read_tsv(args.samples), args.load, args.rounds)
+        ssr, series = throughput_figures(read_tsv(args.samples), args.load, args.rounds, reviews_fixture)
         figs += ssr
     if args.sizes:
         sizes, per_file = size_figures(read_tsv(args.sizes))
@@ -286,6 +322,8 @@ def main():
             figs += loyalty_figures(json.load(f))
     if args.entitlement_checks:
         figs += entitlement_cache_figures(read_tsv(args.entitlement_checks))
+    if reviews_fixture:
+        figs += reviews_fixture_figures(reviews_fixture)
 
     os.makedirs(args.out, exist_ok=True)
     for fig in figs:
@@ -298,12 +336,16 @@ def main():
               "home_on": "/ + mercato_ab, experiments on", "home_off": "/ + mercato_ab, experiments off",
               "render_on": "/ uncached, experiments on", "render_off": "/ uncached, experiments off",
               "product": f"{args.product_path} (Mercato)", "me": "/api/v1/me (session anchor)",
-              "entitled": "/api/v1/me/entitlements"}
+              "entitled": "/api/v1/me/entitlements", "product_reviews": "product, 1,000 reviews (session)",
+              "product_plain": "product, 0 reviews (session)"}
+    if reviews_fixture:
+        labels["product_reviews"] = f"/products/{reviews_fixture['reviewed_sku']}, {reviews_fixture['reviews']:,} reviews"
+        labels["product_plain"] = f"/products/{reviews_fixture['plain_sku']}, 0 reviews"
     print()
     if series:
         print(f"SSR throughput, req/s per round ({args.load})")
         for subject in ("bare", "leptos", "home", "home_on", "home_off", "render_on", "render_off", "product", "me",
-                        "entitled"):
+                        "entitled", "product_reviews", "product_plain"):
             if subject in series:
                 rounds = "  ".join(f"{v:>10,.0f}" for v in series[subject])
                 print(f"  {labels[subject]:<32} {rounds}   median {statistics.median(series[subject]):>10,.0f}")

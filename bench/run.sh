@@ -13,6 +13,10 @@
 # - Plans: `/api/v1/me/entitlements` for a premium session against `/api/v1/me` (the same
 #   session lookup without a plan check), same rounds; and how many checks the session
 #   cache answered (from `/metrics`).
+# - Reviews: a product page with 1,000 approved reviews (`mercato bench-reviews-fixture` writes
+#   and approves them through the app's own review functions, on the app's database while it
+#   serves) against the page of a product with none, both with the shopper's session (past the
+#   page cache, so every request renders), same rounds; the page lists the first 10 reviews.
 # - Loyalty (`mercato bench-loyalty`, its own fresh SQLite database): leaderboard query latency
 #   with 100,000 members (p50 / p95 / p99 of 300 queries per period) and ledger appends
 #   committed per second by 8 concurrent writers.
@@ -23,7 +27,7 @@
 #   stock events the pricing consumer applies per second after 2,000 PUTs on 8 connections.
 #
 # Writes target/bench/<name>.json ({"name", "value", "unit", "anchor", "ratio", "goal"})
-# and prints a table. Everything runs on 127.0.0.1; the run takes about seven minutes.
+# and prints a table. Everything runs on 127.0.0.1; the run takes about eight minutes.
 #
 # Usage: bench/run.sh          everything
 #        bench/run.sh prices   only the dynamic-pricing figures (about two minutes)
@@ -242,6 +246,40 @@ ENTITLEMENTS_URL="http://127.0.0.1:$APP_PORT/api/v1/me/entitlements"
 curl -fsS -H "$SESSION_COOKIE" "$ENTITLEMENTS_URL" | grep -q '"plan":"premium"' \
   || die "/api/v1/me/entitlements does not answer the bench shopper's premium plan"
 
+# Reviews: the first in-stock product without reviews gets 1,000 approved ones (submitted and
+# approved through the app's review functions, on this app's database while it serves); the
+# next one keeps none. Both are measured with the shopper's session: anonymous product pages
+# come from the one-second page cache, a session's are rendered on every request.
+REVIEWS_FIXTURE="$TMP/reviews-fixture.json"
+say "reviews: 1,000 approved reviews on one product (mercato bench-reviews-fixture on the app's database)"
+RUST_LOG=warn DATABASE_URL="sqlite://$TMP/bench.db?mode=rwc" "$BIN" bench-reviews-fixture --count 1000 \
+  >"$REVIEWS_FIXTURE" 2>"$TMP/reviews-fixture.log" || {
+  cat "$TMP/reviews-fixture.log" >&2
+  die "mercato bench-reviews-fixture failed"
+}
+REVIEW_SKUS="$(python3 -c 'import json, sys; f = json.load(open(sys.argv[1])); print(f["reviewed_sku"], f["plain_sku"])' \
+  "$REVIEWS_FIXTURE")" || die "could not read the SKUs from $REVIEWS_FIXTURE"
+read -r REVIEWED_SKU PLAIN_SKU <<<"$REVIEW_SKUS"
+[[ "$REVIEWED_SKU" =~ ^[A-Za-z0-9_-]+$ && "$PLAIN_SKU" =~ ^[A-Za-z0-9_-]+$ ]] \
+  || die "unexpected SKUs from bench-reviews-fixture: $REVIEW_SKUS"
+PRODUCT_REVIEWS_URL="http://127.0.0.1:$APP_PORT/products/$REVIEWED_SKU"
+PRODUCT_PLAIN_URL="http://127.0.0.1:$APP_PORT/products/$PLAIN_SKU"
+check_page reviewed "$PRODUCT_REVIEWS_URL" "$SESSION_COOKIE"
+check_page plain "$PRODUCT_PLAIN_URL" "$SESSION_COOKIE"
+grep -q 'data-testid="rating-average" data-count="1000"' "$TMP/reviewed.html" \
+  || die "$PRODUCT_REVIEWS_URL does not show a rating summary of 1,000 reviews"
+REVIEWS_LISTED="$(grep -o 'data-testid="review"' "$TMP/reviewed.html" | wc -l)"
+[ "$REVIEWS_LISTED" -eq 10 ] || die "$PRODUCT_REVIEWS_URL lists $REVIEWS_LISTED reviews, not the first page of 10"
+grep -q 'Not rated yet' "$TMP/plain.html" || die "$PRODUCT_PLAIN_URL does not say 'Not rated yet'"
+# The fixture left about 2,000 event deliveries (review_submitted, review_approved) for the
+# app's outbox worker; let it catch up so they do not weigh on the first round.
+for _ in $(seq 1 240); do
+  OUTBOX_PENDING="$(curl -fsS "http://127.0.0.1:$APP_PORT/metrics" | awk '$1 == "mercato_outbox_pending" { print $2 }')" || true
+  [ "${OUTBOX_PENDING:-1}" = 0 ] && break
+  sleep 0.5
+done
+[ "${OUTBOX_PENDING:-1}" = 0 ] || say "warning: $OUTBOX_PENDING outbox deliveries still pending after the review fixture"
+
 # ---------------------------------------------------------------------------------------
 # Sizes: the wasm, JS and CSS that `/` makes the browser download (read from the page's
 # preload / modulepreload / stylesheet links), compressed fresh here (not the build's
@@ -323,6 +361,15 @@ for round in $(seq 1 "$ROUNDS"); do
     measure entitled "$round" "$ENTITLEMENTS_URL" "$SESSION_COOKIE"
     measure me "$round" "$ME_URL" "$SESSION_COOKIE"
   fi
+  # The product page with 1,000 reviews and without any, same session, back to back,
+  # alternating which goes first.
+  if [ $((round % 2)) = 1 ]; then
+    measure product_reviews "$round" "$PRODUCT_REVIEWS_URL" "$SESSION_COOKIE"
+    measure product_plain "$round" "$PRODUCT_PLAIN_URL" "$SESSION_COOKIE"
+  else
+    measure product_plain "$round" "$PRODUCT_PLAIN_URL" "$SESSION_COOKIE"
+    measure product_reviews "$round" "$PRODUCT_REVIEWS_URL" "$SESSION_COOKIE"
+  fi
 done
 
 # Where the entitlement answers came from during the load: the session row or the database.
@@ -382,4 +429,4 @@ python3 "$ROOT/bench/report.py" \
   --samples "$SAMPLES" --sizes "$SIZES" --out "$OUT" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
   --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN" \
-  --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY"
+  --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY" --reviews-fixture "$REVIEWS_FIXTURE"

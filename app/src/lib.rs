@@ -19,6 +19,7 @@ pub mod loyalty;
 pub mod plans;
 pub mod pricing;
 pub mod recommendations;
+pub mod reviews;
 pub mod shared;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -175,6 +176,9 @@ pub fn AccountApp() -> impl IntoView {
                     <Route path=path!("/login") view=accounts::ui::LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=accounts::ui::RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=accounts::ui::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/reviews") view=reviews::ui::MyReviewsPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/reviews/:sku") view=reviews::ui::ReviewFormPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/questions/:sku") view=reviews::ui::QaPage ssr=SsrMode::Async />
                     <Route path=path!("/pricing") view=plans::ui::PricingPage ssr=SsrMode::Async />
                     <Route path=path!("/wishlist") view=plans::ui::WishlistPage ssr=SsrMode::Async />
                     <Route path=path!("/support") view=plans::ui::SupportPage ssr=SsrMode::Async />
@@ -202,6 +206,7 @@ pub fn AdminApp() -> impl IntoView {
                     <Route path=path!("/admin/pricing") view=pricing::ui::AdminPricingPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/plans") view=plans::ui::AdminPlansPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/loyalty") view=loyalty::ui::AdminLoyaltyPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/reviews") view=reviews::ui::AdminReviewsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/admin/experiments")
                         view=experiments::ui::AdminExperimentsPage

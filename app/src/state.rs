@@ -24,6 +24,8 @@ pub struct AppState {
     pub payments: std::sync::Arc<dyn crate::plans::ssr::PaymentProvider>,
     /// How points are earned, spent and expire.
     pub loyalty: crate::loyalty::domain::LoyaltyRules,
+    /// Per-account limit on posting reviews, questions and answers.
+    pub post_limiter: crate::reviews::ssr::PostLimiter,
 }
 
 impl FromRef<AppState> for LeptosOptions {

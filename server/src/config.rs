@@ -25,8 +25,12 @@ pub struct Settings {
     /// Loyalty points: `MERCATO_POINTS_PER_EURO` earned per euro paid (default 5),
     /// `MERCATO_POINTS_PER_EURO_REDEEMED` worth 1.00 at checkout (default 100),
     /// `MERCATO_POINTS_MAX_REDEEM_PCT` of an order points may pay (default 50),
-    /// `MERCATO_POINTS_EXPIRY_DAYS` without activity before points expire (default 365).
+    /// `MERCATO_POINTS_EXPIRY_DAYS` without activity before points expire (default 365),
+    /// `MERCATO_POINTS_PER_REVIEW` for an approved review (default 50; 0 = none).
     pub loyalty: app::loyalty::domain::LoyaltyRules,
+    /// `MERCATO_POSTS_PER_MINUTE`: reviews, questions and answers one account may post per
+    /// minute (default 10).
+    pub posts_per_minute: u32,
 }
 
 impl Settings {
@@ -69,9 +73,15 @@ impl Settings {
                     max_redeem_bp: positive("MERCATO_POINTS_MAX_REDEEM_PCT", defaults.max_redeem_bp / 100, 100)? * 100,
                     expiry_ms: positive("MERCATO_POINTS_EXPIRY_DAYS", defaults.expiry_ms / 86_400_000, 36_500)?
                         * 86_400_000,
-                    review_points: defaults.review_points,
+                    review_points: match var("MERCATO_POINTS_PER_REVIEW") {
+                        // 0 turns review incentives off (reviews are then not labelled incentivized).
+                        Some(raw) if raw.trim() == "0" => 0,
+                        Some(_) => positive("MERCATO_POINTS_PER_REVIEW", defaults.review_points, 100_000)?,
+                        None => defaults.review_points,
+                    },
                 }
             },
+            posts_per_minute: positive("MERCATO_POSTS_PER_MINUTE", 10, 10_000)? as u32,
         })
     }
 }

@@ -51,6 +51,13 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Give the first in-stock product without reviews COUNT approved reviews on
+    /// DATABASE_URL (the running bench app's database) and print JSON, for `./x bench`.
+    #[command(hide = true)]
+    BenchReviewsFixture {
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchLoyalty { members, writers, seconds } => {
             server::bench_loyalty::run(&settings.database_url, members, writers, seconds).await?
         }
+        Command::BenchReviewsFixture { count } => server::bench_reviews::run(&settings.database_url, count).await?,
     }
     Ok(())
 }

@@ -171,6 +171,97 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
     .await?;
     tx.commit().await?;
     tracing::info!(n_orders, "demo orders seeded");
+    seed_reviews(db, &shopper_ids, &rules).await?;
+    Ok(())
+}
+
+/// Review texts by rating (index 0 = 1 star): (title, body).
+const REVIEW_TEXTS: [[(&str, &str); 2]; 5] = [
+    [
+        ("Not for me", "Arrived on time, but it did not live up to the description. I would not buy it again."),
+        ("Disappointed", "The quality was below what I expected for the price."),
+    ],
+    [
+        ("Just okay", "It does the job, barely. There are better options in this shop."),
+        ("Mixed feelings", "Some things are good, but it broke my routine more than it helped."),
+    ],
+    [
+        ("Decent", "Solid for everyday use. Nothing special, nothing wrong."),
+        ("Fair value", "Good for the price. I might try something else next time."),
+    ],
+    [
+        ("Very good", "Exactly as described and well packed. Would recommend."),
+        ("Happy with it", "Great quality; it has become part of my morning."),
+    ],
+    [
+        ("Excellent", "Wonderful. I have already ordered a second one as a gift."),
+        ("Best in the shop", "Outstanding quality, fast delivery, and it tastes or works just right."),
+    ],
+];
+
+/// Reviews from demo shoppers of products they bought (most published, a few waiting in the
+/// moderation queue), and a few questions answered by other buyers.
+async fn seed_reviews(db: &Db, shopper_ids: &[i64], rules: &app::loyalty::domain::LoyaltyRules) -> anyhow::Result<()> {
+    use app::reviews::domain::{ReviewDraft, Target};
+    let err = |e: app::shared::AppError| anyhow::anyhow!("seeding reviews: {e}");
+    let mut rng = SplitMix64(0x5EED_BEEF);
+    let mut approve = Vec::new();
+    let mut first_buyers: Vec<(String, i64)> = Vec::new();
+    for (i, &user_id) in shopper_ids.iter().enumerate() {
+        let user = app::accounts::domain::User {
+            id: user_id,
+            email: format!("shopper{:02}@demo.mercato.test", i + 1),
+            display_name: FIRST_NAMES[i].to_string(),
+            role: app::accounts::domain::Role::Shopper,
+        };
+        let bought: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT l.sku FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.user_id = $1 \
+             ORDER BY l.sku",
+        )
+        .bind(user_id)
+        .fetch_all(db.pool())
+        .await?;
+        let picked: Vec<&String> = bought.iter().filter(|_| rng.below(3) == 0).take(4).collect();
+        for sku in picked {
+            // Mostly happy customers, as in real shops, with an honest tail.
+            let rating = [1, 2, 3, 4, 4, 5, 5, 5][rng.below(8) as usize];
+            let (title, body) = REVIEW_TEXTS[rating as usize - 1][rng.below(2) as usize];
+            let draft = ReviewDraft::parse(rating, title, body).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let saved = app::reviews::ssr::submit_review(db, rules, &user, sku, &draft).await.map_err(err)?;
+            if rng.below(10) != 0 {
+                approve.push(saved.review.id);
+            }
+            if !first_buyers.iter().any(|(s, _)| s == sku) {
+                first_buyers.push((sku.clone(), user_id));
+            }
+        }
+    }
+    app::reviews::ssr::approve_imported(db, rules, Target::Review, &approve).await.map_err(err)?;
+    // Questions from one shopper, answered by another buyer of the product.
+    let questions = ["Is it easy to clean?", "How long does a bag last for two people?", "Does it come gift-wrapped?"];
+    for (n, (sku, answerer)) in first_buyers.iter().take(questions.len()).enumerate() {
+        let Some(&asker) = shopper_ids.iter().find(|&&id| id != *answerer) else { continue };
+        let asker = app::accounts::domain::User {
+            id: asker,
+            email: String::new(),
+            display_name: "Asker".into(),
+            role: app::accounts::domain::Role::Shopper,
+        };
+        let question = app::reviews::ssr::ask(db, &asker, sku, questions[n]).await.map_err(err)?;
+        app::reviews::ssr::approve_imported(db, rules, Target::Question, &[question.id]).await.map_err(err)?;
+        let buyer = app::accounts::domain::User {
+            id: *answerer,
+            email: String::new(),
+            display_name: String::new(),
+            role: app::accounts::domain::Role::Shopper,
+        };
+        let answer =
+            app::reviews::ssr::answer(db, &buyer, question.id, "Yes, in my experience it works well for that.")
+                .await
+                .map_err(err)?;
+        app::reviews::ssr::approve_imported(db, rules, Target::Answer, &[answer.id]).await.map_err(err)?;
+    }
+    tracing::info!(reviews = approve.len(), "demo reviews seeded");
     Ok(())
 }
 

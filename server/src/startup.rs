@@ -94,6 +94,7 @@ impl Application {
             plans: app::plans::ssr::PlanCache::default(),
             payments: Arc::new(app::plans::ssr::ManualInvoices),
             loyalty: settings.loyalty,
+            post_limiter: app::reviews::ssr::PostLimiter::per_minute(settings.posts_per_minute),
         };
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);

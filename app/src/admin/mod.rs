@@ -30,6 +30,10 @@ pub fn AdminHome() -> impl IntoView {
                                         " — ship, cancel or refund orders, points over time, adjustments, badges, challenges"
                                     </li>
                                     <li>
+                                        <A href="/admin/reviews">"Reviews and Q&A"</A>
+                                        " — moderation queue, auto-approval and blocklist, replies, sponsorship, featured answers"
+                                    </li>
+                                    <li>
                                         <A href="/admin/plans">"Plans and subscriptions"</A>
                                         " — plan editor, subscribers and MRR, invoices, support queue"
                                     </li>

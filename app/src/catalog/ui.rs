@@ -282,12 +282,13 @@ pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let product = Resource::new(move || params.read().get("sku").unwrap_or_default(), get_product_page);
+    let reviews = crate::reviews::ui::reviews_resource();
     let notice = move || query.read().get("error").and_then(|code| CartNotice::from_code(&code));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match product.await {
-                    Ok(product) => view! { <ProductDetail product notice=notice() /> }.into_any(),
+                    Ok(product) => view! { <ProductDetail product notice=notice() reviews /> }.into_any(),
                     Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}
@@ -296,7 +297,11 @@ pub fn ProductPage() -> impl IntoView {
 }
 
 #[component]
-fn ProductDetail(product: Product, notice: Option<CartNotice>) -> impl IntoView {
+fn ProductDetail(
+    product: Product,
+    notice: Option<CartNotice>,
+    reviews: Resource<Result<String, crate::shared::AppError>>,
+) -> impl IntoView {
     let actions = use_actions();
     let availability = availability(product.stock);
     let category_href = format!("/category/{}", product.category);
@@ -347,5 +352,6 @@ fn ProductDetail(product: Product, notice: Option<CartNotice>) -> impl IntoView 
                 </ActionForm>
             </div>
         </article>
+        <crate::reviews::ui::ProductReviews html=reviews />
     }
 }

@@ -40,6 +40,11 @@ pub mod kind {
     pub const ORDER_REFUNDED: &str = "order_refunded";
     /// A review was approved by moderation (payload: `user_id`, `review_id`).
     pub const REVIEW_APPROVED: &str = "review_approved";
+    /// A review was written or rewritten (payload: `user_id`, `review_id`, `sku`, `rating`).
+    pub const REVIEW_SUBMITTED: &str = "review_submitted";
+    /// An answer to a product question was published (payload: `user_id` of the answerer,
+    /// `asker_id`, `question_id`, `answer_id`, `sku`).
+    pub const QUESTION_ANSWERED: &str = "question_answered";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its

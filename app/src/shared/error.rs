@@ -24,6 +24,9 @@ pub enum AppError {
     /// 403: logged in, but not allowed.
     #[error("not allowed")]
     Forbidden,
+    /// 403: logged in, but this action is not open to this account; says why.
+    #[error("{0}")]
+    Refused(String),
     /// 403: the account's plan does not include `feature`; `plan` (key) is the cheapest plan
     /// that does, `plan_name` its name.
     #[error("{feature_name} needs the {plan_name} plan")]
@@ -50,7 +53,7 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::Conflict(_) | AppError::PriceChanged { .. } => 409,
             AppError::Unauthorized => 401,
-            AppError::Forbidden | AppError::PlanRequired { .. } => 403,
+            AppError::Forbidden | AppError::Refused(_) | AppError::PlanRequired { .. } => 403,
             AppError::TooManyRequests => 429,
             AppError::Internal => 500,
             AppError::Transport(_) => 400,
@@ -63,7 +66,7 @@ impl AppError {
             AppError::Invalid { .. } => "Unprocessable Entity",
             AppError::Conflict(_) | AppError::PriceChanged { .. } => "Conflict",
             AppError::Unauthorized => "Unauthorized",
-            AppError::Forbidden | AppError::PlanRequired { .. } => "Forbidden",
+            AppError::Forbidden | AppError::Refused(_) | AppError::PlanRequired { .. } => "Forbidden",
             AppError::TooManyRequests => "Too Many Requests",
             AppError::Internal => "Internal Server Error",
             AppError::Transport(_) => "Bad Request",

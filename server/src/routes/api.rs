@@ -40,6 +40,7 @@ pub fn router() -> Router<ApiState> {
         .route("/admin/pricing/rules/{scope}", put(admin_put_pricing_rules).delete(admin_delete_pricing_rules))
         .merge(super::plans::router())
         .merge(super::loyalty::router())
+        .merge(super::reviews::router())
         .fallback(not_found)
 }
 

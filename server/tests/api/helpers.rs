@@ -107,6 +107,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         experiments_enabled: true,
         high_value_cents: 50_000,
         loyalty: app::loyalty::domain::LoyaltyRules::default(),
+        posts_per_minute: 10,
     };
     let application = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());

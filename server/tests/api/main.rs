@@ -13,3 +13,4 @@ mod operations;
 mod outbox;
 mod plans;
 mod pricing;
+mod reviews;

@@ -397,7 +397,12 @@ async fn advanced_filters_narrow_and_sort_the_catalog() {
         assert!(in_stock["items"].as_array().unwrap().iter().all(|p| p["stock"].as_i64().unwrap() > 0));
         assert!(!in_stock["items"].as_array().unwrap().iter().any(|p| p["sku"] == sku.as_str()));
 
-        // Ratings come from approved reviews' counters: 9 stars over 2 reviews is 4.5.
+        // Ratings come from approved reviews' counters: 9 stars over 2 reviews is 4.5 (the
+        // seeded reviews' counters are cleared first, so this product is the only rated one).
+        sqlx::query("UPDATE product_stats SET rating_count = 0, rating_total = 0")
+            .execute(app.db.pool())
+            .await
+            .unwrap();
         sqlx::query(
             "INSERT INTO product_stats (sku, rating_count, rating_total) VALUES ($1, 2, 9) \
              ON CONFLICT (sku) DO UPDATE SET rating_count = 2, rating_total = 9",
