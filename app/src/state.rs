@@ -26,6 +26,10 @@ pub struct AppState {
     pub loyalty: crate::loyalty::domain::LoyaltyRules,
     /// Per-account limit on posting reviews, questions and answers.
     pub post_limiter: crate::reviews::ssr::PostLimiter,
+    /// Rendered product-page review blocks (dropped on every review write on this server).
+    pub review_blocks: crate::reviews::ssr::BlockCache,
+    /// Upsell band and minimum support of co-purchase recommendations.
+    pub recommendations: crate::recommendations::domain::RecRules,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -31,6 +31,10 @@ pub struct Settings {
     /// `MERCATO_POSTS_PER_MINUTE`: reviews, questions and answers one account may post per
     /// minute (default 10).
     pub posts_per_minute: u32,
+    /// Recommendations: `MERCATO_UPSELL_BAND_PCT`, an upsell costs at most this percent of the
+    /// product (default 200); `MERCATO_REC_MIN_SUPPORT`, orders a pair needs before it is
+    /// recommended (default 2).
+    pub recommendations: app::recommendations::domain::RecRules,
 }
 
 impl Settings {
@@ -82,6 +86,10 @@ impl Settings {
                 }
             },
             posts_per_minute: positive("MERCATO_POSTS_PER_MINUTE", 10, 10_000)? as u32,
+            recommendations: app::recommendations::domain::RecRules {
+                upsell_band_pct: positive("MERCATO_UPSELL_BAND_PCT", 200, 10_000)?.max(101),
+                min_support: positive("MERCATO_REC_MIN_SUPPORT", 2, 1_000_000)?,
+            },
         })
     }
 }

@@ -169,6 +169,7 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
     )
     .execute(&mut *tx)
     .await?;
+    app::recommendations::ssr::rebuild(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(n_orders, "demo orders seeded");
     seed_reviews(db, &shopper_ids, &rules).await?;

@@ -95,6 +95,8 @@ impl Application {
             payments: Arc::new(app::plans::ssr::ManualInvoices),
             loyalty: settings.loyalty,
             post_limiter: app::reviews::ssr::PostLimiter::per_minute(settings.posts_per_minute),
+            review_blocks: app::reviews::ssr::BlockCache::default(),
+            recommendations: settings.recommendations,
         };
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -310,6 +312,7 @@ pub fn router(api_state: ApiState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .nest("/api/v1", api::router())
+        .merge(crate::routes::recommendations::click_router())
         .with_state(api_state.clone());
     operations
         .merge(pages)

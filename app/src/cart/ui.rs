@@ -17,6 +17,8 @@ fn money(cents: i64) -> String {
 pub fn CartPage() -> impl IntoView {
     let actions = use_actions();
     let cart = Resource::new(move || actions.generation(), |_| get_cart());
+    let cross_sells =
+        Resource::new(move || actions.generation(), |_| crate::recommendations::api::get_cart_recs_html());
     view! {
         <Title text="Your cart — Mercato" />
         <section class="cart">
@@ -35,6 +37,7 @@ pub fn CartPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <crate::recommendations::ui::RecommendationBlock html=cross_sells />
         </section>
     }
 }

@@ -44,9 +44,14 @@ pub async fn get_home() -> Result<HomeData, AppError> {
     let categories = super::ssr::list_categories(&state.db).await?;
     let for_you = crate::plans::ssr::gate(&state, &identity, Feature::PersonalizedRecommendations, false).await?;
     let shelf = match (&for_you, &identity.user) {
-        (Gate::Open, Some(user)) => Shelf {
+        (Gate::Open, Some(_)) => Shelf {
             kind: "for_you".into(),
-            products: crate::recommendations::ssr::for_you(&state.db, user.id, 8).await?,
+            products: crate::recommendations::ssr::for_you(
+                &state.db,
+                &crate::recommendations::ssr::Viewer::of(&identity),
+                8,
+            )
+            .await?,
             for_you,
         },
         _ => Shelf {

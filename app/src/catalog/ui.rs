@@ -283,12 +283,16 @@ pub fn ProductPage() -> impl IntoView {
     let query = use_query_map();
     let product = Resource::new(move || params.read().get("sku").unwrap_or_default(), get_product_page);
     let reviews = crate::reviews::ui::reviews_resource();
+    let recommendations = Resource::new(
+        move || params.read().get("sku").unwrap_or_default(),
+        crate::recommendations::api::get_product_recs_html,
+    );
     let notice = move || query.read().get("error").and_then(|code| CartNotice::from_code(&code));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match product.await {
-                    Ok(product) => view! { <ProductDetail product notice=notice() reviews /> }.into_any(),
+                    Ok(product) => view! { <ProductDetail product notice=notice() reviews recommendations /> }.into_any(),
                     Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}
@@ -301,6 +305,7 @@ fn ProductDetail(
     product: Product,
     notice: Option<CartNotice>,
     reviews: Resource<Result<String, crate::shared::AppError>>,
+    recommendations: Resource<Result<String, crate::shared::AppError>>,
 ) -> impl IntoView {
     let actions = use_actions();
     let availability = availability(product.stock);
@@ -352,6 +357,7 @@ fn ProductDetail(
                 </ActionForm>
             </div>
         </article>
+        <crate::recommendations::ui::RecommendationBlock html=recommendations />
         <crate::reviews::ui::ProductReviews html=reviews />
     }
 }

@@ -45,6 +45,11 @@ pub mod kind {
     /// An answer to a product question was published (payload: `user_id` of the answerer,
     /// `asker_id`, `question_id`, `answer_id`, `sku`).
     pub const QUESTION_ANSWERED: &str = "question_answered";
+    /// A shopper followed a recommendation (payload: `kind`, `sku`, `from`, `visitor_id`).
+    pub const RECOMMENDATION_CLICKED: &str = "recommendation_clicked";
+    /// A shopper added products to the cart from a recommendation (payload: `kind`, `skus`,
+    /// `from`, `visitor_id`).
+    pub const RECOMMENDATION_ADDED: &str = "recommendation_added";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
@@ -57,6 +62,7 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
         &[kind::EXPERIMENT_EXPOSED, kind::CART_ITEM_ADDED, kind::ORDER_PLACED],
     ),
     (crate::plans::wishlist::store::WISHLIST_CONSUMER, &[kind::STOCK_CHANGED]),
+    (crate::recommendations::ssr::RECOMMENDATIONS_CONSUMER, &[kind::ORDER_PLACED, kind::PRODUCT_VIEWED]),
     (
         crate::loyalty::ssr::LOYALTY_CONSUMER,
         &[

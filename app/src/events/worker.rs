@@ -147,6 +147,9 @@ async fn apply(consumer: &str, backend: Backend, conn: &mut AnyConnection, event
             crate::plans::wishlist::store::apply_wishlist(conn, event).await
         }
         crate::loyalty::ssr::LOYALTY_CONSUMER => crate::loyalty::ssr::apply_loyalty(conn, event).await,
+        crate::recommendations::ssr::RECOMMENDATIONS_CONSUMER => {
+            crate::recommendations::ssr::apply_recommendations(conn, event).await
+        }
         // A subscription without an arm here is a bug: fail (the delivery stays pending and
         // retries, visibly) rather than mark it done unapplied.
         other => Err(sqlx::Error::Protocol(format!("no consumer named '{other}' is wired in events::worker::apply"))),

@@ -26,9 +26,8 @@ pub struct ReviewsBlock {
     pub questions: Vec<Question>,
     /// schema.org JSON-LD, already escaped for a `<script>` element.
     pub json_ld: String,
+    /// Signed-in viewers get vote buttons.
     pub signed_in: bool,
-    /// The viewer's own review of the product (any status), so the page offers "Edit".
-    pub own_review: Option<i64>,
 }
 
 /// The product page's reviews block as HTML (rendered by `fragment`).
@@ -42,14 +41,21 @@ pub async fn get_reviews_html(
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
     let sku = crate::shared::Sku::parse(&sku).map_err(|_| AppError::NotFound(format!("product '{sku}'")))?;
-    let product = crate::catalog::ssr::get_product(&state.db, &sku).await?;
     // Links are made by the page itself; anything unknown falls back to the default view.
     let sort = sort.as_deref().and_then(ReviewSort::parse).unwrap_or_default();
     let stars = stars.and_then(|s| s.parse::<i64>().ok()).filter(|s| (1..=5).contains(s));
+    let asked_page = page.and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 100_000);
+    let signed_in = identity.user.is_some();
+    let key = (sku.as_str().to_string(), sort, stars, asked_page, signed_in);
+    if let Some(html) = state.review_blocks.get(&key) {
+        return Ok(html.to_string());
+    }
+    let generation = state.review_blocks.generation();
+    let product = crate::catalog::ssr::get_product(&state.db, &sku).await?;
     let summary = super::ssr::summary(&state.db, sku.as_str()).await?;
     let matching = stars.map(|s| summary.histogram[(s - 1) as usize]).unwrap_or_else(|| summary.count());
     let pages = ((matching + super::domain::PAGE_SIZE - 1) / super::domain::PAGE_SIZE).max(1);
-    let page = page.and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, pages);
+    let page = asked_page.min(pages);
     let reviews = super::ssr::approved_reviews(&state.db, sku.as_str(), sort, stars, page).await?;
     let questions = super::ssr::questions(&state.db, sku.as_str(), 20).await?;
     let json_ld = super::domain::json_ld(
@@ -61,11 +67,7 @@ pub async fn get_reviews_html(
         &summary,
         &reviews,
     );
-    let own_review = match identity.user.as_ref() {
-        Some(user) => super::ssr::review_of(&state.db, user.id, sku.as_str()).await?.map(|r| r.id),
-        None => None,
-    };
-    Ok(super::fragment::render(ReviewsBlock {
+    let html = super::fragment::render(ReviewsBlock {
         sku: sku.as_str().to_string(),
         summary,
         reviews,
@@ -75,9 +77,10 @@ pub async fn get_reviews_html(
         pages,
         questions,
         json_ld,
-        signed_in: identity.user.is_some(),
-        own_review,
-    }))
+        signed_in,
+    });
+    state.review_blocks.put(key, generation, html.as_str().into());
+    Ok(html)
 }
 
 /// Back to `path` with `?review_error=` (and `#anchor`), or `?voted=` on success.
@@ -111,6 +114,7 @@ pub async fn vote(kind: String, id: i64, sku: String) -> Result<(), AppError> {
         super::ssr::vote_qa(&state.db, user.id, target, id).await.map(|_| ())
     }
     .await;
+    state.review_blocks.invalidate();
     back_to(&path, &format!("{}-{id}", target.key()), result)
 }
 
@@ -179,6 +183,7 @@ pub async fn save_review(sku: String, rating: Option<String>, title: String, bod
     }
     match super::ssr::submit_review(&state.db, &state.loyalty, user, &sku, &draft).await {
         Ok(saved) => {
+            state.review_blocks.invalidate();
             crate::state::redirect(&format!("/account/reviews?saved={}", url_escape(&saved.review.sku)));
             Ok(())
         }
@@ -256,6 +261,7 @@ pub async fn post_qa(sku: String, question_id: Option<i64>, body: String) -> Res
     };
     match result {
         Ok(status) => {
+            state.review_blocks.invalidate();
             crate::state::redirect(&format!("{page}?posted={}", status.key()));
             Ok(())
         }
@@ -343,6 +349,7 @@ pub async fn moderate(items: Option<Vec<String>>, decision: String, reason: Opti
         for (target, ids) in &groups {
             changed += super::ssr::moderate(&state.db, &state.loyalty, admin.id, *target, ids, &decision).await?;
         }
+        state.review_blocks.invalidate();
         let verb = if decision == super::ssr::Decision::Approve { "Approved" } else { "Rejected" };
         Ok(format!("{verb} {changed} item{}.", if changed == 1 { "" } else { "s" }))
     }
@@ -387,5 +394,6 @@ pub async fn annotate(kind: String, id: i64, field: String, value: String) -> Re
         }
     }
     .await;
+    state.review_blocks.invalidate();
     admin_back(result)
 }

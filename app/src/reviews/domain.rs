@@ -230,7 +230,7 @@ pub fn screen_qa(is_staff: bool, blocklist: &Blocklist, text: &str) -> Screening
 }
 
 /// How a product's reviews are ordered.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewSort {
     #[default]

@@ -20,8 +20,7 @@ pub fn render(block: ReviewsBlock) -> String {
 
 #[component]
 fn ReviewsBlockView(block: ReviewsBlock) -> impl IntoView {
-    let ReviewsBlock { sku, summary, reviews, sort, stars, page, pages, questions, json_ld, signed_in, own_review } =
-        block;
+    let ReviewsBlock { sku, summary, reviews, sort, stars, page, pages, questions, json_ld, signed_in } = block;
     let link = {
         let sku = sku.clone();
         move |sort: ReviewSort, stars: Option<i64>, page: i64| {
@@ -39,7 +38,6 @@ fn ReviewsBlockView(block: ReviewsBlock) -> impl IntoView {
             format!("/products/{sku}{query}#reviews")
         }
     };
-    let write_label = if own_review.is_some() { "Edit your review" } else { "Write a review" };
     view! {
         <script type="application/ld+json" inner_html=json_ld></script>
         <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
@@ -47,7 +45,7 @@ fn ReviewsBlockView(block: ReviewsBlock) -> impl IntoView {
             <RatingSummaryView summary=summary link=link.clone() sort />
             <p>
                 <a href=format!("/account/reviews/{sku}") data-testid="write-review" rel="nofollow">
-                    {write_label}
+                    "Write or edit your review"
                 </a>
             </p>
             <nav class="review-sort" aria-label="Sort reviews">
@@ -80,7 +78,7 @@ fn ReviewsBlockView(block: ReviewsBlock) -> impl IntoView {
                 reviews
                     .into_iter()
                     .map(|review| {
-                        let can_vote = signed_in && Some(review.id) != own_review;
+                        let can_vote = signed_in;
                         view! { <ReviewItem review can_vote /> }
                     })
                     .collect_view()

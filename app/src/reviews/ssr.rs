@@ -974,3 +974,84 @@ pub async fn approve_imported(db: &Db, rules: &LoyaltyRules, target: Target, ids
     db.wake_outbox();
     Ok(changed)
 }
+
+/// Rendered product-page review blocks, shared by every viewer who sees the same page.
+///
+/// **Rationale:** a product's block is the same for everyone who is signed in (or everyone
+/// who is not) at a given sort, filter and page, and rendering it costs several queries and
+/// a render of every review on the page. A write on this server (review, vote, answer,
+/// moderation) bumps the generation, so this server never shows a stale block after its own
+/// writes; writes on other servers show within `TTL`.
+#[derive(Clone, Default)]
+pub struct BlockCache {
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    entries: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<BlockKey, CachedBlock>>>,
+}
+
+/// What a block depends on: product, sort, star filter, page, and whether the viewer may vote.
+pub type BlockKey = (String, ReviewSort, Option<i64>, i64, bool);
+
+#[derive(Clone)]
+struct CachedBlock {
+    generation: u64,
+    stored_at: std::time::Instant,
+    html: std::sync::Arc<str>,
+}
+
+impl BlockCache {
+    /// How long a block may be served without a write on this server.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+    /// At most this many blocks are kept (sorts × filters × pages of the popular products).
+    const MAX_ENTRIES: usize = 4096;
+
+    /// Drops every block (after a write).
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn get(&self, key: &BlockKey) -> Option<std::sync::Arc<str>> {
+        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        let entries = self.entries.read().ok()?;
+        let entry = entries.get(key)?;
+        (entry.generation == generation && entry.stored_at.elapsed() < Self::TTL).then(|| entry.html.clone())
+    }
+
+    /// Stores a block rendered at `generation` (read before rendering, so a write that
+    /// happened meanwhile makes it stale at once).
+    pub fn put(&self, key: BlockKey, generation: u64, html: std::sync::Arc<str>) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= Self::MAX_ENTRIES {
+                let current = self.generation.load(std::sync::atomic::Ordering::Acquire);
+                entries.retain(|_, entry| entry.generation == current && entry.stored_at.elapsed() < Self::TTL);
+                if entries.len() >= Self::MAX_ENTRIES {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, CachedBlock { generation, stored_at: std::time::Instant::now(), html });
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_makes_every_cached_block_stale() {
+        let cache = BlockCache::default();
+        let key: BlockKey = ("COF-001".into(), ReviewSort::Newest, None, 1, false);
+        let generation = cache.generation();
+        cache.put(key.clone(), generation, "<p>one</p>".into());
+        assert_eq!(cache.get(&key).as_deref(), Some("<p>one</p>"));
+        assert_eq!(cache.get(&("COF-001".into(), ReviewSort::Newest, None, 1, true)), None);
+        cache.invalidate();
+        assert_eq!(cache.get(&key), None);
+        // Rendered before the write, stored after it: never served.
+        cache.put(key.clone(), generation, "<p>old</p>".into());
+        assert_eq!(cache.get(&key), None);
+    }
+}

@@ -41,6 +41,7 @@ pub fn router() -> Router<ApiState> {
         .merge(super::plans::router())
         .merge(super::loyalty::router())
         .merge(super::reviews::router())
+        .merge(super::recommendations::router())
         .fallback(not_found)
 }
 

@@ -9,6 +9,7 @@ pub mod middleware;
 pub mod page_cache;
 pub mod plans;
 pub mod prices;
+pub mod recommendations;
 pub mod reviews;
 
 use app::state::AppState;

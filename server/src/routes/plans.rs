@@ -1,6 +1,6 @@
 //! Plans, subscriptions and the features plans sell, over JSON: `/plans`, `/me/entitlements`,
-//! `/me/subscription`, `/me/invoices`, `/me/wishlist`, `/me/support-requests`,
-//! `/recommendations`, and the owner's `/admin/plans`, `/admin/invoices`,
+//! `/me/subscription`, `/me/invoices`, `/me/wishlist`, `/me/support-requests`, and the
+//! owner's `/admin/plans`, `/admin/invoices`,
 //! `/admin/support-requests`. A feature the caller's plan lacks answers 403 problem+json
 //! with `feature` and `required_plan`.
 
@@ -8,13 +8,12 @@ use super::api::Items;
 use super::error::{ApiError, ApiJson};
 use super::ApiState;
 use app::accounts::ssr::Identity;
-use app::catalog::domain::Product;
 use app::plans::domain::{validate_plan_edit, Entitlements, Feature, InvoiceRow, Plan, SubscriptionView, VersionStats};
 use app::plans::ssr::{self as plans, ChangeOutcome};
 use app::plans::support::{store as support, NewRequest, SupportRequest};
 use app::plans::wishlist::{store as wishlist, WishlistItem};
 use app::shared::{AppError, Sku};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
@@ -29,7 +28,6 @@ pub fn router() -> Router<ApiState> {
         .route("/me/wishlist", get(my_wishlist).post(add_to_wishlist))
         .route("/me/wishlist/{sku}", delete(remove_from_wishlist))
         .route("/me/support-requests", get(my_support_requests).post(create_support_request))
-        .route("/recommendations", get(recommendations))
         .route("/admin/plans", get(admin_plans))
         .route("/admin/plans/{key}", put(admin_put_plan))
         .route("/admin/invoices", get(admin_open_invoices))
@@ -99,7 +97,11 @@ async fn my_invoices(
 }
 
 /// Logged in, and the plan includes `feature`.
-async fn require_account_feature(state: &ApiState, identity: &Identity, feature: Feature) -> Result<i64, ApiError> {
+pub(super) async fn require_account_feature(
+    state: &ApiState,
+    identity: &Identity,
+    feature: Feature,
+) -> Result<i64, ApiError> {
     let user_id = identity.require_user()?.id;
     plans::require(&state.app, identity, feature).await?;
     Ok(user_id)
@@ -182,32 +184,6 @@ async fn create_support_request(
     };
     let id = support::create(&state.app.db, user.id, &request, priority).await?;
     Ok((StatusCode::CREATED, Json(Created { id, priority })))
-}
-
-#[derive(Deserialize)]
-struct RecommendationQuery {
-    kind: Option<String>,
-    limit: Option<i64>,
-}
-
-/// `GET /recommendations?kind=for_you&limit=N`: picks for the logged-in shopper (premium).
-async fn recommendations(
-    State(state): State<ApiState>,
-    Extension(identity): Extension<Identity>,
-    Query(query): Query<RecommendationQuery>,
-) -> Result<Json<Items<Product>>, ApiError> {
-    let limit = query.limit.unwrap_or(8);
-    if !(1..=50).contains(&limit) {
-        return Err(AppError::invalid("limit", "Ask for 1 to 50 recommendations.").into());
-    }
-    match query.kind.as_deref() {
-        Some("for_you") => {
-            let user_id = require_account_feature(&state, &identity, Feature::PersonalizedRecommendations).await?;
-            let items = app::recommendations::ssr::for_you(&state.app.db, user_id, limit).await?;
-            Ok(Json(Items { items, next_cursor: None }))
-        }
-        _ => Err(AppError::invalid("kind", "Supported kinds: for_you.").into()),
-    }
 }
 
 #[derive(Serialize)]

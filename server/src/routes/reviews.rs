@@ -169,6 +169,7 @@ async fn post_review(
         return Ok(response);
     }
     let saved = reviews::submit_review(&state.app.db, &state.app.loyalty, user, sku.as_str(), &draft).await?;
+    state.app.review_blocks.invalidate();
     let status = if saved.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(ReviewJson::from(saved.review))).into_response())
 }
@@ -201,6 +202,7 @@ async fn post_question(
         return Ok(response);
     }
     let question = reviews::ask(&state.app.db, user, sku.as_str(), &input.body).await?;
+    state.app.review_blocks.invalidate();
     Ok((StatusCode::CREATED, Json(question)).into_response())
 }
 
@@ -217,6 +219,7 @@ async fn post_answer(
         return Ok(response);
     }
     let answer: Answer = reviews::answer(&state.app.db, user, id, &input.body).await?;
+    state.app.review_blocks.invalidate();
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
@@ -233,7 +236,9 @@ async fn helpful(
 ) -> Result<Json<Helpful>, ApiError> {
     let user = identity.require_user()?;
     let id = parse_id(&id, "review")?;
-    Ok(Json(Helpful { helpful_count: reviews::vote_helpful(&state.app.db, user.id, id).await? }))
+    let helpful_count = reviews::vote_helpful(&state.app.db, user.id, id).await?;
+    state.app.review_blocks.invalidate();
+    Ok(Json(Helpful { helpful_count }))
 }
 
 #[derive(Serialize)]
@@ -248,7 +253,9 @@ async fn vote_question(
 ) -> Result<Json<Votes>, ApiError> {
     let user = identity.require_user()?;
     let id = parse_id(&id, "question")?;
-    Ok(Json(Votes { votes: reviews::vote_qa(&state.app.db, user.id, Target::Question, id).await? }))
+    let votes = reviews::vote_qa(&state.app.db, user.id, Target::Question, id).await?;
+    state.app.review_blocks.invalidate();
+    Ok(Json(Votes { votes }))
 }
 
 async fn vote_answer(
@@ -258,7 +265,9 @@ async fn vote_answer(
 ) -> Result<Json<Votes>, ApiError> {
     let user = identity.require_user()?;
     let id = parse_id(&id, "answer")?;
-    Ok(Json(Votes { votes: reviews::vote_qa(&state.app.db, user.id, Target::Answer, id).await? }))
+    let votes = reviews::vote_qa(&state.app.db, user.id, Target::Answer, id).await?;
+    state.app.review_blocks.invalidate();
+    Ok(Json(Votes { votes }))
 }
 
 /// The caller's reviews in any state, with the moderator's reason when rejected.
@@ -323,6 +332,7 @@ async fn admin_moderate(
             changed += reviews::moderate(&state.app.db, &state.app.loyalty, admin.id, target, &ids, &decision).await?;
         }
     }
+    state.app.review_blocks.invalidate();
     Ok(Json(Moderated { changed }))
 }
 
@@ -385,6 +395,7 @@ async fn admin_put_review(
     if let Some(sponsor) = &input.sponsored_by {
         reviews::set_sponsor(&state.app.db, admin.id, Target::Review, id, sponsor).await?;
     }
+    state.app.review_blocks.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -403,6 +414,7 @@ async fn admin_put_answer(
     let admin = identity.require_admin()?;
     let id = parse_id(&id, "answer")?;
     reviews::set_sponsor(&state.app.db, admin.id, Target::Answer, id, &input.sponsored_by).await?;
+    state.app.review_blocks.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -422,5 +434,6 @@ async fn admin_put_question(
     let admin = identity.require_admin()?;
     let id = parse_id(&id, "question")?;
     reviews::feature_answer(&state.app.db, admin.id, id, input.featured_answer_id).await?;
+    state.app.review_blocks.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -108,6 +108,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         high_value_cents: 50_000,
         loyalty: app::loyalty::domain::LoyaltyRules::default(),
         posts_per_minute: 10,
+        recommendations: app::recommendations::domain::RecRules::default(),
     };
     let application = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());

@@ -13,4 +13,5 @@ mod operations;
 mod outbox;
 mod plans;
 mod pricing;
+mod recommendations;
 mod reviews;

@@ -486,3 +486,35 @@ async fn the_moderation_page_approves_checked_items_in_bulk_from_a_plain_form() 
         assert_eq!(listing(&app, &sku, "").await["summary"]["count"], 2);
     }
 }
+
+#[tokio::test]
+async fn five_approved_reviews_earn_the_reviewer_badge_and_fifty_points_each_once() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let admin = app.admin_client().await;
+        let shopper = shopper_client();
+        app.register(&shopper).await;
+        let skus: Vec<String> =
+            sqlx::query_scalar("SELECT sku FROM products ORDER BY sku LIMIT 5").fetch_all(app.db.pool()).await.unwrap();
+        let mut items = Vec::new();
+        for sku in &skus {
+            let id = json_of(review(&app, &shopper, sku, 4, "Good").await).await["id"].as_i64().unwrap();
+            items.push(json!({ "kind": "review", "id": id }));
+        }
+        let body = json!({ "items": items, "decision": "approve" });
+        let approved = json_of(app.post_json(&admin, "/api/v1/admin/moderation", body).await).await;
+        assert_eq!(approved["changed"], 5);
+        // An edit and a second approval neither pay again nor count as another review.
+        review(&app, &shopper, &skus[0], 5, "Even better").await;
+        moderate(&app, &admin, "review", items[0]["id"].as_i64().unwrap(), "approve").await;
+        app.settle().await;
+        let badges = json_of(shopper.get(app.url("/api/v1/me/badges")).send().await.unwrap()).await;
+        let keys: Vec<&str> = badges["items"].as_array().unwrap().iter().filter_map(|b| b["key"].as_str()).collect();
+        assert!(keys.contains(&"reviewer"), "badges: {keys:?}");
+        let points = json_of(shopper.get(app.url("/api/v1/me/points")).send().await.unwrap()).await;
+        assert_eq!(points["balance"], 250);
+        let ledger = json_of(shopper.get(app.url("/api/v1/me/points/ledger")).send().await.unwrap()).await;
+        let review_rows = ledger["items"].as_array().unwrap().iter().filter(|row| row["kind"] == "review").count();
+        assert_eq!(review_rows, 5);
+    }
+}

@@ -1,0 +1,27 @@
+-- Recommendations: co-purchase counts kept incrementally from `order_placed` events, and
+-- each visitor's recently viewed products (from `product_viewed`), so no request scans orders.
+
+-- How many orders contained both products. Stored in both directions, so the pairs of one
+-- product are one index range.
+CREATE TABLE co_purchases (
+    sku_a  TEXT NOT NULL REFERENCES products(sku),
+    sku_b  TEXT NOT NULL REFERENCES products(sku),
+    orders INTEGER NOT NULL,
+    PRIMARY KEY (sku_a, sku_b)
+);
+
+-- Orders counted into `co_purchases` (the N of the lift score).
+CREATE TABLE co_purchase_totals (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    orders INTEGER NOT NULL
+);
+INSERT INTO co_purchase_totals (id, orders) VALUES (1, 0);
+
+-- The last products each visitor looked at (at most 20 kept per visitor).
+CREATE TABLE visitor_views (
+    visitor_id TEXT NOT NULL,
+    sku        TEXT NOT NULL REFERENCES products(sku),
+    viewed_at  INTEGER NOT NULL,
+    PRIMARY KEY (visitor_id, sku)
+);
+CREATE INDEX visitor_views_recent ON visitor_views(visitor_id, viewed_at);
