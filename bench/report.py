@@ -17,6 +17,11 @@ and JSON files:
            "distribution": {variant: count}, "distribution_ids", "outside", "weights"}
   reviews-fixture: from `mercato bench-reviews-fixture`, {"reviewed_sku", "plain_sku",
            "reviews", "seconds"}
+  recs:    from `mercato bench-recs`, {"backend", "order_lines", "orders", "products",
+           "seed_seconds", "queries", "limit", "latency_ms": {kind | "all": {"n", "p50", "p95",
+           "p99", "max"}}, "latency_ms_by_viewer": {kind: {"shopper", "visitor"}},
+           "apply_order_us": {"n", "p50", "p99", ...}, "peak_rss_mb", "co_purchase_rows",
+           "co_purchase_rows_bound", "co_purchases_match"}
 Each input is optional (`bench/run.sh prices` passes only --prices); only the figures of
 the inputs given are written.
 """
@@ -260,6 +265,38 @@ def loyalty_figures(loyalty):
     return figs
 
 
+RECS_GOAL_MS = 5  # p99 over all kinds at 1,000,000 order lines, SQLite
+RECS_KINDS = ("upsell", "cross_sell", "frequently_bought_together", "for_you")
+
+
+def recs_figures(recs):
+    backend = {"sqlite": "SQLite", "postgres": "PostgreSQL"}.get(recs["backend"], recs["backend"])
+    scale = f"{recs['order_lines']:,} order lines ({recs['orders']:,} orders), {backend}"
+    lat = recs["latency_ms"]
+    how = f"recommend(limit {recs['limit']}), {recs['queries']:,} calls"
+    figs = []
+    for kind in RECS_KINDS:
+        if kind not in lat:
+            continue
+        for p in (50, 99):
+            figs.append(figure(f"recs_p{p}_ms_{kind}", round(lat[kind][f"p{p}"], 3),
+                               f"ms, p{p}, {kind}, {how}, at {scale}"))
+    figs.append(figure("recs_p99_ms", round(lat["all"]["p99"], 3),
+                       f"ms, p99 over all kinds ({lat['all']['n']:,} calls), at {scale}", goal=f"<= {RECS_GOAL_MS} ms"))
+    apply = recs["apply_order_us"]
+    for p in (50, 99):
+        figs.append(figure(f"recs_apply_order_us_p{p}", round(apply[f"p{p}"], 1),
+                           f"µs, p{p}, add_order in its own write transaction, commit included, {apply['n']:,} orders "
+                           f"of {apply['lines_per_order']:.2f} products on average, at {scale}"))
+    if recs.get("peak_rss_mb") is not None:
+        figs.append(figure("recs_peak_rss_mb", round(recs["peak_rss_mb"], 1),
+                           f"MB, peak RSS (VmHWM) of mercato bench-recs after the queries, seed included, at {scale}"))
+    figs.append(figure("recs_co_purchase_rows", recs["co_purchase_rows"],
+                       f"rows in co_purchases, bounded by products² ({recs['co_purchase_rows_bound']:,} for "
+                       f"{recs['products']} products) whatever the order count, at {scale}"))
+    return figs
+
+
 def entitlement_cache_figures(rows):
     checks = {source: float(count) for source, count in rows}
     total = sum(checks.values())
@@ -288,6 +325,7 @@ def main():
     parser.add_argument("--entitlement-checks")
     parser.add_argument("--loyalty")
     parser.add_argument("--reviews-fixture")
+    parser.add_argument("--recs")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -295,10 +333,10 @@ def main():
     args = parser.parse_args()
     if args.samples and (not args.load or not args.rounds):
         parser.error("--samples needs --load and --rounds")
-    if not (args.samples or args.sizes or args.prices or args.assign):
-        parser.error("nothing to report: give --samples, --sizes, --prices and/or --assign")
+    if not (args.samples or args.sizes or args.prices or args.assign or args.recs):
+        parser.error("nothing to report: give --samples, --sizes, --prices, --assign and/or --recs")
 
-    figs, series, per_file, prices, assign, reviews_fixture = [], {}, {}, None, None, None
+    figs, series, per_file, prices, assign, reviews_fixture, recs = [], {}, {}, None, None, None, None
     if args.reviews_fixture:
         with open(args.reviews_fixture, encoding="utf-8") as f:
             reviews_fixture = json.load(f)
@@ -320,6 +358,10 @@ def main():
     if args.loyalty:
         with open(args.loyalty, encoding="utf-8") as f:
             figs += loyalty_figures(json.load(f))
+    if args.recs:
+        with open(args.recs, encoding="utf-8") as f:
+            recs = json.load(f)
+        figs += recs_figures(recs)
     if args.entitlement_checks:
         figs += entitlement_cache_figures(read_tsv(args.entitlement_checks))
     if reviews_fixture:
@@ -378,6 +420,16 @@ def main():
               + f", outside {assign['outside']}")
         print()
 
+    if recs:
+        print(f"Recommendations at {recs['order_lines']:,} order lines ({recs['orders']:,} orders, seeded in "
+              f"{recs['seed_seconds']:.0f} s), {recs['backend']}, ms per recommend(limit {recs['limit']})")
+        print(f"  {'kind':<28} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}   {'p99 shopper':>12} {'p99 visitor':>12}")
+        by_viewer = recs.get("latency_ms_by_viewer", {})
+        for kind, lat in recs["latency_ms"].items():
+            split = by_viewer.get(kind)
+            viewers = (f"   {split['shopper']['p99']:>12.3f} {split['visitor']['p99']:>12.3f}" if split else "")
+            print(f"  {kind:<28} " + " ".join(f"{lat[k]:>8.3f}" for k in ("p50", "p95", "p99", "max")) + viewers)
+        print()
     header = ("name", "value", "unit", "ratio", "goal", "result")
     rows = [(f["name"], fmt_value(f["value"]), f["unit"], "-" if f["ratio"] is None else f"{f['ratio']:.3f}",
              f["goal"] or "-", verdict(f)) for f in figs]

@@ -20,6 +20,12 @@
 # - Loyalty (`mercato bench-loyalty`, its own fresh SQLite database): leaderboard query latency
 #   with 100,000 members (p50 / p95 / p99 of 300 queries per period) and ledger appends
 #   committed per second by 8 concurrent writers.
+# - Recommendations (`mercato bench-recs`, its own fresh SQLite database, a few minutes,
+#   most of it the seed): the demo shop seeded to 1,000,000 order lines, then `recommend`
+#   latency per kind (p50 / p99 of 2,000 calls each, limit 8, and p99 over all kinds), the
+#   cost of applying one order to the co-purchase table (`add_order` in its own write
+#   transaction, commit included, p50 / p99 of 1,000 orders), the process's peak RSS and the
+#   size of the co-purchase table; fails if that table then differs from a full recomputation.
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
 # - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
@@ -27,7 +33,7 @@
 #   stock events the pricing consumer applies per second after 2,000 PUTs on 8 connections.
 #
 # Writes target/bench/<name>.json ({"name", "value", "unit", "anchor", "ratio", "goal"})
-# and prints a table. Everything runs on 127.0.0.1; the run takes about eight minutes.
+# and prints a table. Everything runs on 127.0.0.1; the run takes about twelve minutes.
 #
 # Usage: bench/run.sh          everything
 #        bench/run.sh prices   only the dynamic-pricing figures (about two minutes)
@@ -418,6 +424,18 @@ RUST_LOG=warn DATABASE_URL="sqlite://$TMP/loyalty.db?mode=rwc" "$BIN" bench-loya
   die "mercato bench-loyalty failed"
 }
 
+# Recommendations at 1,000,000 order lines, in process on a fresh SQLite database of its own
+# (a few minutes, most of it seeding). The database is removed straight after: it is
+# about 200 MB.
+RECS="$TMP/recs.json"
+say "recommendations: seed 1,000,000 order lines, recommend latency per kind, applying one order, memory"
+RUST_LOG=warn DATABASE_URL="sqlite://$TMP/recs.db?mode=rwc" "$BIN" bench-recs --order-lines 1000000 >"$RECS" \
+  2>"$TMP/recs.log" || {
+  tail -30 "$TMP/recs.log" >&2
+  die "mercato bench-recs failed"
+}
+rm -f "$TMP"/recs.db*
+
 run_prices
 
 # ---------------------------------------------------------------------------------------
@@ -429,4 +447,5 @@ python3 "$ROOT/bench/report.py" \
   --samples "$SAMPLES" --sizes "$SIZES" --out "$OUT" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
   --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN" \
-  --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY" --reviews-fixture "$REVIEWS_FIXTURE"
+  --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY" --reviews-fixture "$REVIEWS_FIXTURE" \
+  --recs "$RECS"

@@ -25,3 +25,12 @@ CREATE TABLE visitor_views (
     PRIMARY KEY (visitor_id, sku)
 );
 CREATE INDEX visitor_views_recent ON visitor_views(visitor_id, viewed_at);
+
+-- Units each account bought of each product (from `order_placed`): "already bought" and
+-- preferred categories read these few rows instead of the account's whole order history.
+CREATE TABLE user_products (
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    sku     TEXT NOT NULL REFERENCES products(sku),
+    units   BIGINT NOT NULL,
+    PRIMARY KEY (user_id, sku)
+);

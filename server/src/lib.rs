@@ -4,6 +4,7 @@
 pub mod bench_anchors;
 pub mod bench_assign;
 pub mod bench_loyalty;
+pub mod bench_recs;
 pub mod bench_reviews;
 pub mod config;
 pub mod routes;

@@ -51,6 +51,15 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Seed at least ORDER_LINES order lines on DATABASE_URL (a fresh database), time
+    /// recommendations and applying one order, and print JSON, for `./x bench`.
+    #[command(hide = true)]
+    BenchRecs {
+        #[arg(long, default_value_t = 1_000_000)]
+        order_lines: u64,
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
+    },
     /// Give the first in-stock product without reviews COUNT approved reviews on
     /// DATABASE_URL (the running bench app's database) and print JSON, for `./x bench`.
     #[command(hide = true)]
@@ -100,6 +109,9 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchAssign { n } => server::bench_assign::run(n)?,
         Command::BenchLoyalty { members, writers, seconds } => {
             server::bench_loyalty::run(&settings.database_url, members, writers, seconds).await?
+        }
+        Command::BenchRecs { order_lines, queries } => {
+            server::bench_recs::run(&settings.database_url, order_lines, queries).await?
         }
         Command::BenchReviewsFixture { count } => server::bench_reviews::run(&settings.database_url, count).await?,
     }

@@ -1,7 +1,8 @@
 //! Recommendation storage and queries (server only). The `recommendations` outbox consumer
-//! keeps co-purchase counts per product pair (from `order_placed`) and each visitor's recent
-//! views (from `product_viewed`); every query reads those small tables and per-product
-//! counters, never a scan of all orders, so it costs the same at a million order lines.
+//! keeps co-purchase counts per product pair and the units each account bought of each
+//! product (from `order_placed`), and each visitor's recent views (from `product_viewed`);
+//! every query reads those small tables and per-product counters, never the orders, so it
+//! costs the same at a million order lines and for a customer with a long history.
 
 use super::domain::{order_pairs, Kind, RecRules};
 use crate::accounts::ssr::Identity;
@@ -20,12 +21,14 @@ const VIEWS_KEPT: i64 = 20;
 
 #[derive(Deserialize)]
 struct OrderPlaced {
+    user_id: i64,
     lines: Vec<Line>,
 }
 
 #[derive(Deserialize)]
 struct Line {
     sku: String,
+    quantity: i64,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +45,17 @@ pub async fn apply_recommendations(conn: &mut AnyConnection, event: &Event) -> R
     match event.kind.as_str() {
         event_kind::ORDER_PLACED => {
             let order: OrderPlaced = serde_json::from_value(event.payload.clone()).map_err(decode)?;
+            for line in &order.lines {
+                sqlx::query(
+                    "INSERT INTO user_products (user_id, sku, units) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id, sku) DO UPDATE SET units = user_products.units + excluded.units",
+                )
+                .bind(order.user_id)
+                .bind(&line.sku)
+                .bind(line.quantity)
+                .execute(&mut *conn)
+                .await?;
+            }
             let skus: Vec<String> = order.lines.into_iter().map(|line| line.sku).collect();
             add_order(conn, &skus).await?;
         }
@@ -103,6 +117,13 @@ pub async fn rebuild(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     )
     .execute(&mut *conn)
     .await?;
+    sqlx::query("DELETE FROM user_products").execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO user_products (user_id, sku, units) SELECT o.user_id, l.sku, CAST(SUM(l.quantity) AS BIGINT) \
+         FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY o.user_id, l.sku",
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -131,7 +152,7 @@ const IN_STOCK_NOT_IN_CART: &str = "p.stock > 0 AND p.sku NOT IN (SELECT sku FRO
 /// parameter the statement does not use, so the parameter is bound only with the clause).
 fn not_purchased(kind: Kind, n: usize) -> String {
     if kind.excludes_purchased() {
-        format!(" AND p.sku NOT IN (SELECT l.sku FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.user_id = ${n})")
+        format!(" AND p.sku NOT IN (SELECT sku FROM user_products WHERE user_id = ${n})")
     } else {
         String::new()
     }
@@ -216,11 +237,11 @@ fn to_products(rows: &[sqlx::any::AnyRow]) -> Result<Vec<Product>, AppError> {
 pub async fn for_you(db: &Db, viewer: &Viewer, limit: i64) -> Result<Vec<Product>, AppError> {
     let rows = sqlx::query(&format!(
         "WITH seen AS (SELECT sku FROM visitor_views WHERE visitor_id = $1 ORDER BY viewed_at DESC LIMIT 10), \
-         mine AS (SELECT DISTINCT l.sku FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.user_id = $3), \
+         mine AS (SELECT sku FROM user_products WHERE user_id = $3), \
          taste AS (SELECT category_slug, SUM(w) AS weight FROM ( \
              SELECT p.category_slug, 1 AS w FROM seen JOIN products p ON p.sku = seen.sku \
-             UNION ALL SELECT p.category_slug, l.quantity AS w FROM order_lines l JOIN orders o ON o.id = l.order_id \
-             JOIN products p ON p.sku = l.sku WHERE o.user_id = $3) AS signals GROUP BY category_slug), \
+             UNION ALL SELECT p.category_slug, u.units AS w FROM user_products u \
+             JOIN products p ON p.sku = u.sku WHERE u.user_id = $3) AS signals GROUP BY category_slug), \
          co AS (SELECT c.sku_b AS sku, SUM(c.orders) AS together FROM co_purchases c \
              WHERE c.sku_a IN (SELECT sku FROM seen) OR c.sku_a IN (SELECT sku FROM mine) GROUP BY c.sku_b) \
          SELECT {PRODUCT_COLUMNS} FROM products p \

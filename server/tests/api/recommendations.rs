@@ -130,6 +130,7 @@ async fn upsells_are_dearer_products_of_the_same_category_within_the_band() {
         let buyer = shopper_client();
         app.register(&buyer).await;
         buy(&app, &buyer, &[&first]).await;
+        app.settle().await;
         assert!(!recs(&app, &buyer, "upsell", sku).await.contains(&first));
     }
 }
@@ -171,6 +172,19 @@ async fn the_incremental_co_purchase_table_equals_a_full_recomputation_after_liv
             )
             .await;
         assert_eq!((missing_or_wrong, extra), (0, 0));
+        // And the units each account bought of each product.
+        let owned_off = app
+            .count(
+                "SELECT COUNT(*) FROM (SELECT o.user_id, l.sku, SUM(l.quantity) AS n FROM order_lines l \
+                 JOIN orders o ON o.id = l.order_id GROUP BY o.user_id, l.sku) AS f \
+                 LEFT JOIN user_products u ON u.user_id = f.user_id AND u.sku = f.sku \
+                 WHERE u.units IS NULL OR u.units <> f.n",
+            )
+            .await;
+        let owned_rows = app.count("SELECT COUNT(*) FROM user_products").await;
+        let owned_expected =
+            app.count("SELECT COUNT(*) FROM (SELECT DISTINCT o.user_id, l.sku FROM order_lines l JOIN orders o ON o.id = l.order_id) AS d").await;
+        assert_eq!((owned_off, owned_rows), (0, owned_expected));
         let orders = app.count("SELECT COUNT(DISTINCT order_id) FROM order_lines").await;
         assert_eq!(app.count("SELECT orders FROM co_purchase_totals").await, orders);
     }
