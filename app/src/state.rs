@@ -60,6 +60,23 @@ pub fn redirect(path: &str) {
     leptos_axum::redirect(path);
 }
 
+/// Ends an admin form post: back to `page` with `?saved=` (the success message) or `?error=`
+/// (what the owner must fix), which the admin frame shows above the page. Anything that is
+/// not the owner's to fix stays an error.
+pub fn admin_redirect(page: &str, result: Result<String, AppError>) -> Result<(), AppError> {
+    use crate::accounts::api::url_escape;
+    let (key, message) = match result {
+        Ok(message) => ("saved", message),
+        Err(AppError::Invalid { message, .. } | AppError::Conflict(message) | AppError::Refused(message)) => {
+            ("error", message)
+        }
+        Err(AppError::NotFound(what)) => ("error", format!("No {what}.")),
+        Err(error) => return Err(error),
+    };
+    redirect(&format!("{page}?{key}={}", url_escape(&message)));
+    Ok(())
+}
+
 /// Appends a `Set-Cookie` header to the response of the current server function.
 pub fn set_cookie(cookie: &str) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

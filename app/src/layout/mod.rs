@@ -1,5 +1,7 @@
 //! The frame around every page (header, footer, not-found) and small shared components.
 
+pub mod chart;
+
 use crate::accounts::api::{Login, Logout, Register};
 use crate::cart::api::{get_session_info, AddToCart, PlaceOrder, RemoveFromCart};
 use crate::catalog::domain::PriceView;
@@ -204,6 +206,21 @@ pub fn FieldError(message: Option<&'static str>) -> impl IntoView {
             </p>
         }
     })
+}
+
+/// The outcome of the last admin form post, from the `?error=` or `?saved=` that
+/// [`crate::state::admin_redirect`] put on the page's address.
+#[component]
+pub fn AdminMessage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let message = move || {
+        let query = query.read();
+        match query.get("error") {
+            Some(error) => Some(("form-error", error)),
+            None => query.get("saved").map(|saved| ("notice", saved)),
+        }
+    };
+    move || message().map(|(class, text)| view! { <p class=class role="status" data-testid="admin-message">{text}</p> })
 }
 
 /// An admin page's frame: its title and heading, its data (read again whenever the query

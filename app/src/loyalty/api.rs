@@ -111,23 +111,6 @@ pub async fn get_loyalty_admin() -> Result<LoyaltyAdmin, AppError> {
     })
 }
 
-/// Back to the admin page with a message (`?error=` or `?saved=`).
-#[cfg(feature = "ssr")]
-fn back(result: Result<String, AppError>) -> Result<(), AppError> {
-    use crate::accounts::api::url_escape;
-    match result {
-        Ok(message) => crate::state::redirect(&format!("/admin/loyalty?saved={}", url_escape(&message))),
-        Err(AppError::Invalid { message, .. }) | Err(AppError::Conflict(message)) => {
-            crate::state::redirect(&format!("/admin/loyalty?error={}", url_escape(&message)))
-        }
-        Err(AppError::NotFound(what)) => {
-            crate::state::redirect(&format!("/admin/loyalty?error={}", url_escape(&format!("No {what}."))))
-        }
-        Err(error) => return Err(error),
-    }
-    Ok(())
-}
-
 /// Adds or removes points on an account by e-mail, with the reason.
 #[server(prefix = "/rpc")]
 pub async fn adjust_points(email: String, delta: String, reason: String) -> Result<(), AppError> {
@@ -149,7 +132,7 @@ pub async fn adjust_points(email: String, delta: String, reason: String) -> Resu
         Ok(format!("{delta:+} points for {}", email.as_str()))
     }
     .await;
-    back(result)
+    crate::state::admin_redirect("/admin/loyalty", result)
 }
 
 #[server(prefix = "/rpc")]
@@ -170,21 +153,7 @@ pub async fn create_badge(
         Ok(format!("Badge {} created", name.trim()))
     }
     .await;
-    back(result)
-}
-
-/// Parses `YYYY-MM-DD` (a date input) into epoch milliseconds at 00:00 UTC.
-pub fn parse_date(raw: &str) -> Option<i64> {
-    let mut parts = raw.trim().splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: i64 = parts.next()?.parse().ok()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    if !(2000..=2200).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let days = crate::shared::days_from_civil(year, month, day);
-    // Reject 2027-02-31 and the like: the date must come back the same.
-    (crate::shared::civil_from_days(days) == (year, month, day)).then_some(days * super::domain::DAY_MS)
+    crate::state::admin_redirect("/admin/loyalty", result)
 }
 
 #[server(prefix = "/rpc")]
@@ -203,10 +172,12 @@ pub async fn create_challenge(
         let number = |field: &str, raw: &str| {
             raw.trim().parse::<i64>().map_err(|_| AppError::invalid(field, "Enter a whole number."))
         };
-        let starts_at = parse_date(&starts).ok_or_else(|| AppError::invalid("starts", "Enter the first day."))?;
+        let starts_at =
+            crate::shared::parse_date(&starts).ok_or_else(|| AppError::invalid("starts", "Enter the first day."))?;
         // The last day is included: the challenge runs until the end of it.
-        let ends_at =
-            parse_date(&ends).ok_or_else(|| AppError::invalid("ends", "Enter the last day."))? + super::domain::DAY_MS;
+        let ends_at = crate::shared::parse_date(&ends)
+            .ok_or_else(|| AppError::invalid("ends", "Enter the last day."))?
+            + super::domain::DAY_MS;
         super::ssr::create_challenge(
             &state.db,
             &title,
@@ -220,7 +191,7 @@ pub async fn create_challenge(
         Ok(format!("Challenge {} created", title.trim()))
     }
     .await;
-    back(result)
+    crate::state::admin_redirect("/admin/loyalty", result)
 }
 
 /// Ships, cancels or refunds an order (with its points and, for a cancellation, its stock).
@@ -235,18 +206,5 @@ pub async fn order_action(order_id: i64, action: String) -> Result<(), AppError>
         Ok(format!("Order #{order_id}: {action} done"))
     }
     .await;
-    back(result)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_date;
-
-    #[test]
-    fn dates_from_date_inputs() {
-        assert_eq!(parse_date("1970-01-02"), None, "before 2000 is refused");
-        assert_eq!(parse_date("2026-11-27"), Some(crate::shared::days_from_civil(2026, 11, 27) * 86_400_000));
-        assert_eq!(parse_date("2027-02-31"), None);
-        assert_eq!(parse_date("tomorrow"), None);
-    }
+    crate::state::admin_redirect("/admin/loyalty", result)
 }

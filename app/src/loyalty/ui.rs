@@ -3,6 +3,7 @@
 
 use super::api::{AdjustPoints, CreateBadge, CreateChallenge, OrderAction, SetLeaderboardVisibility};
 use super::domain::{progress, Goal, Period};
+use crate::layout::chart::{DailyBars, Series};
 use crate::layout::ErrorView;
 use crate::shared::{format_time, format_utc_date, Money};
 use leptos::prelude::*;
@@ -283,31 +284,35 @@ pub fn AdminLoyaltyPage() -> impl IntoView {
 
 #[component]
 fn LoyaltyAdminView(admin: super::api::LoyaltyAdmin) -> impl IntoView {
-    let query = use_query_map();
     let adjust = ServerAction::<AdjustPoints>::new();
     let badge = ServerAction::<CreateBadge>::new();
     let challenge = ServerAction::<CreateChallenge>::new();
     let order = ServerAction::<OrderAction>::new();
-    let message = move || {
-        let query = query.read();
-        if let Some(error) = query.get("error") {
-            return Some(("form-error", error));
-        }
-        query.get("saved").map(|saved| ("notice", saved))
-    };
     let goal_options =
         || Goal::ALL.into_iter().map(|goal| view! { <option value=goal.key()>{goal.label()}</option> }).collect_view();
     let (issued, redeemed): (i64, i64) =
         admin.daily.iter().fold((0, 0), |(i, r), (_, issued, redeemed, _, _)| (i + issued, r + redeemed));
     view! {
-        {move || message().map(|(class, text)| view! { <p class=class role="status">{text}</p> })}
+        <crate::layout::AdminMessage />
         <section class="card">
             <h2>"Points over the last 30 days"</h2>
             <p class="kpi">
                 "Outstanding: " <strong data-testid="points-outstanding">{admin.outstanding}</strong> " points · issued "
                 {issued} " · redeemed " {redeemed}
             </p>
-            <PointsChart daily=admin.daily.clone() />
+            <DailyBars
+                id="points-chart"
+                title="Points issued and redeemed per day, and outstanding"
+                empty="No points activity yet."
+                height=160
+                days=admin.daily.iter().map(|d| d.0).collect()
+                bars=vec![
+                    Series::new("issued", admin.daily.iter().map(|d| d.1).collect()),
+                    Series::new("redeemed", admin.daily.iter().map(|d| d.2).collect()),
+                ]
+                notes=vec![Series::new("expired", admin.daily.iter().map(|d| d.3).collect())]
+                line=Series::new("outstanding", admin.daily.iter().map(|d| d.4).collect())
+            />
         </section>
         <section class="card">
             <h2>"Adjust a balance"</h2>
@@ -443,71 +448,6 @@ fn LoyaltyAdminView(admin: super::api::LoyaltyAdmin) -> impl IntoView {
                 <button type="submit" data-testid="challenge-submit">"Create challenge"</button>
             </ActionForm>
         </section>
-    }
-}
-
-/// Points issued and redeemed per day (bars) and outstanding at each day's end (a line),
-/// in SVG, with the numbers in its description.
-#[component]
-fn PointsChart(daily: Vec<(i64, i64, i64, i64, i64)>) -> impl IntoView {
-    const WIDTH: i64 = 600;
-    const HEIGHT: i64 = 160;
-    let max_flow = daily.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1);
-    let max_outstanding = daily.iter().map(|d| d.4).max().unwrap_or(0).max(1);
-    let slot = if daily.is_empty() { WIDTH } else { WIDTH / daily.len() as i64 };
-    let description = daily
-        .iter()
-        .map(|(day, issued, redeemed, expired, outstanding)| {
-            format!(
-                "{}: {issued} issued, {redeemed} redeemed, {expired} expired, {outstanding} outstanding",
-                format_utc_date(day * 86_400_000)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let description = if description.is_empty() { "No points activity yet.".to_string() } else { description };
-    let line = daily
-        .iter()
-        .enumerate()
-        .map(|(i, d)| format!("{},{}", i as i64 * slot + slot / 2, HEIGHT - HEIGHT * d.4 / max_outstanding))
-        .collect::<Vec<_>>()
-        .join(" ");
-    view! {
-        <svg
-            class="chart"
-            data-testid="points-chart"
-            viewBox=format!("0 0 {WIDTH} {}", HEIGHT + 20)
-            role="img"
-            aria-labelledby="points-chart-title points-chart-desc"
-        >
-            <title id="points-chart-title">"Points issued and redeemed per day, and outstanding"</title>
-            <desc id="points-chart-desc">{description}</desc>
-            {daily
-                .iter()
-                .enumerate()
-                .map(|(i, (day, issued, redeemed, _, _))| {
-                    let x = i as i64 * slot;
-                    let bar = (slot / 2 - 1).max(1);
-                    let h_issued = HEIGHT * issued / max_flow;
-                    let h_redeemed = HEIGHT * redeemed / max_flow;
-                    view! {
-                        <g>
-                            <rect x=x y=HEIGHT - h_issued width=bar height=h_issued class="bar-1" />
-                            <rect x=x + bar y=HEIGHT - h_redeemed width=bar height=h_redeemed class="bar-2" />
-                            {(i % 7 == 0)
-                                .then(|| {
-                                    view! {
-                                        <text x=x y=HEIGHT + 14 class="label">
-                                            {format_utc_date(day * 86_400_000)[5..].to_string()}
-                                        </text>
-                                    }
-                                })}
-                        </g>
-                    }
-                })
-                .collect_view()}
-            <polyline points=line class="outstanding-line" />
-        </svg>
     }
 }
 

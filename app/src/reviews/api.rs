@@ -51,6 +51,8 @@ pub async fn get_reviews_html(
         return Ok(html.to_string());
     }
     let generation = state.review_blocks.generation();
+    // Read here, not passed in by the page: the block is cached and shared, so the JSON-LD's
+    // name, price and image must come from the database, never from a caller's arguments.
     let product = crate::catalog::ssr::get_product(&state.db, &sku).await?;
     let summary = super::ssr::summary(&state.db, sku.as_str()).await?;
     let matching = stars.map(|s| summary.histogram[(s - 1) as usize]).unwrap_or_else(|| summary.count());
@@ -302,23 +304,6 @@ pub async fn get_moderation_page() -> Result<ModerationPage, AppError> {
     })
 }
 
-/// Back to the moderation page with a message.
-#[cfg(feature = "ssr")]
-fn admin_back(result: Result<String, AppError>) -> Result<(), AppError> {
-    use crate::accounts::api::url_escape;
-    match result {
-        Ok(message) => crate::state::redirect(&format!("/admin/reviews?saved={}", url_escape(&message))),
-        Err(AppError::Invalid { message, .. } | AppError::Conflict(message) | AppError::Refused(message)) => {
-            crate::state::redirect(&format!("/admin/reviews?error={}", url_escape(&message)))
-        }
-        Err(AppError::NotFound(what)) => {
-            crate::state::redirect(&format!("/admin/reviews?error={}", url_escape(&format!("No {what}."))))
-        }
-        Err(error) => return Err(error),
-    }
-    Ok(())
-}
-
 /// Approves or rejects items. `items` are `kind:id` (`review:12`), from the bulk checkboxes
 /// or a single row's buttons; `decision` is `approve` or `reject` (with `reason`).
 #[server(prefix = "/rpc", endpoint = "moderate")]
@@ -354,7 +339,7 @@ pub async fn moderate(items: Option<Vec<String>>, decision: String, reason: Opti
         Ok(format!("{verb} {changed} item{}.", if changed == 1 { "" } else { "s" }))
     }
     .await;
-    admin_back(result)
+    crate::state::admin_redirect("/admin/reviews", result)
 }
 
 #[server(prefix = "/rpc")]
@@ -367,7 +352,7 @@ pub async fn save_moderation_settings(
     let result = super::ssr::save_settings(&state.db, admin.id, auto_approve_verified.is_some(), &blocklist)
         .await
         .map(|()| "Moderation settings saved.".to_string());
-    admin_back(result)
+    crate::state::admin_redirect("/admin/reviews", result)
 }
 
 /// A merchant reply, a sponsorship (`sponsored_by`), or featuring an answer, on one item.
@@ -395,5 +380,5 @@ pub async fn annotate(kind: String, id: i64, field: String, value: String) -> Re
     }
     .await;
     state.review_blocks.invalidate();
-    admin_back(result)
+    crate::state::admin_redirect("/admin/reviews", result)
 }

@@ -4,8 +4,8 @@
 
 use super::api::{Annotate, Moderate, PostQa, SaveModerationSettings, SaveReview};
 use super::domain::{disclosures, Answer, Question, Review, Status};
+use crate::layout::chart::{DailyBars, Series};
 use crate::layout::ErrorView;
-use crate::shared::format_utc_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Redirect, A};
@@ -446,24 +446,25 @@ pub fn AdminReviewsPage() -> impl IntoView {
 
 #[component]
 fn ModerationView(page: super::api::ModerationPage) -> impl IntoView {
-    let query = use_query_map();
     let moderate = ServerAction::<Moderate>::new();
     let settings = ServerAction::<SaveModerationSettings>::new();
     let annotate = ServerAction::<Annotate>::new();
-    let message = move || {
-        let query = query.read();
-        if let Some(error) = query.get("error") {
-            return Some(("form-error", error));
-        }
-        query.get("saved").map(|saved| ("notice", saved))
-    };
     let (submitted, approved) = page.daily.iter().fold((0, 0), |(s, a), (_, sub, app)| (s + sub, a + app));
     view! {
-        {move || message().map(|(class, text)| view! { <p class=class role="status" data-testid="admin-message">{text}</p> })}
+        <crate::layout::AdminMessage />
         <section class="card">
             <h2>"Reviews over the last 30 days"</h2>
             <p class="kpi">{format!("Submitted {submitted} · approved {approved} · waiting {}", page.queue.len())}</p>
-            <ReviewsChart daily=page.daily.clone() />
+            <DailyBars
+                id="reviews-chart"
+                title="Reviews submitted and approved per day"
+                empty="No reviews in the last 30 days."
+                days=page.daily.iter().map(|d| d.0).collect()
+                bars=vec![
+                    Series::new("submitted", page.daily.iter().map(|d| d.1).collect()),
+                    Series::new("approved", page.daily.iter().map(|d| d.2).collect()),
+                ]
+            />
         </section>
         <section class="card" id="queue">
             <h2>{format!("Waiting for moderation ({})", page.queue.len())}</h2>
@@ -649,58 +650,5 @@ fn ModerationView(page: super::api::ModerationPage) -> impl IntoView {
                 })
                 .collect_view()}
         </section>
-    }
-}
-
-/// Reviews submitted and approved per day, as bars (with the numbers in the description).
-#[component]
-fn ReviewsChart(daily: Vec<(i64, i64, i64)>) -> impl IntoView {
-    const WIDTH: i64 = 600;
-    const HEIGHT: i64 = 140;
-    let max = daily.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1);
-    let slot = if daily.is_empty() { WIDTH } else { WIDTH / daily.len() as i64 };
-    let description = daily
-        .iter()
-        .map(|(day, submitted, approved)| {
-            format!("{}: {submitted} submitted, {approved} approved", format_utc_date(day * 86_400_000))
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let description = if description.is_empty() { "No reviews in the last 30 days.".to_string() } else { description };
-    view! {
-        <svg
-            class="chart"
-            data-testid="reviews-chart"
-            viewBox=format!("0 0 {WIDTH} {}", HEIGHT + 20)
-            role="img"
-            aria-labelledby="reviews-chart-title reviews-chart-desc"
-        >
-            <title id="reviews-chart-title">"Reviews submitted and approved per day"</title>
-            <desc id="reviews-chart-desc">{description}</desc>
-            {daily
-                .iter()
-                .enumerate()
-                .map(|(i, (day, submitted, approved))| {
-                    let x = i as i64 * slot;
-                    let bar = (slot / 2 - 1).max(1);
-                    let h_submitted = HEIGHT * submitted / max;
-                    let h_approved = HEIGHT * approved / max;
-                    view! {
-                        <g>
-                            <rect x=x y=HEIGHT - h_submitted width=bar height=h_submitted class="bar-1" />
-                            <rect x=x + bar y=HEIGHT - h_approved width=bar height=h_approved class="bar-2" />
-                            {(i % 7 == 0)
-                                .then(|| {
-                                    view! {
-                                        <text x=x y=HEIGHT + 14 class="label">
-                                            {format_utc_date(day * 86_400_000)[5..].to_string()}
-                                        </text>
-                                    }
-                                })}
-                        </g>
-                    }
-                })
-                .collect_view()}
-        </svg>
     }
 }

@@ -45,6 +45,20 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// Parses `YYYY-MM-DD` (a date input) into epoch milliseconds at 00:00 UTC.
+pub fn parse_date(raw: &str) -> Option<i64> {
+    let mut parts = raw.trim().splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: i64 = parts.next()?.parse().ok()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    if !(2000..=2200).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    // Reject 2027-02-31 and the like: the date must come back the same.
+    (civil_from_days(days) == (year, month, day)).then_some(days * DAY_MS)
+}
+
 /// `YYYY-MM-DD HH:MM` (UTC) from epoch milliseconds, without a date library: the same text
 /// on the server and in the browser, so hydration matches.
 pub fn format_time(epoch_ms: i64) -> String {
@@ -71,6 +85,15 @@ mod tests {
         assert_eq!(format_time(1_795_825_380_000), "2026-11-28 00:23");
         assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00");
         assert_eq!(format_utc_date(20_419 * 86_400_000), "2025-11-27");
+    }
+
+    #[test]
+    fn dates_from_date_inputs() {
+        use super::parse_date;
+        assert_eq!(parse_date("1970-01-02"), None, "before 2000 is refused");
+        assert_eq!(parse_date("2026-11-27"), Some(days_from_civil(2026, 11, 27) * 86_400_000));
+        assert_eq!(parse_date("2027-02-31"), None);
+        assert_eq!(parse_date("tomorrow"), None);
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("No such API route.")
 }
 
-fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
+pub(super) fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
     Sku::parse(raw).map_err(|_| {
         ApiError::not_found(format!("No product with SKU '{}'.", raw.chars().take(40).collect::<String>()))
     })

@@ -52,9 +52,7 @@ async fn recommendations(
         None => return Err(AppError::invalid("kind", "Say which kind of recommendation.").into()),
     };
     let sku = match query.sku.as_deref() {
-        Some(raw) => Some(Sku::parse(raw).map_err(|_| {
-            ApiError::not_found(format!("No product with SKU '{}'.", raw.chars().take(40).collect::<String>()))
-        })?),
+        Some(raw) => Some(super::api::parse_sku(raw)?),
         None => None,
     };
     if kind == Kind::ForYou {

@@ -3,7 +3,7 @@
 //! votes on questions and answers, `/me/reviews`, and the owner's moderation endpoints.
 //! Posting is rate-limited per account (429 with `Retry-After`).
 
-use super::api::Items;
+use super::api::{parse_sku, Items};
 use super::error::{ApiError, ApiJson};
 use super::ApiState;
 use app::accounts::domain::User;
@@ -12,7 +12,7 @@ use app::reviews::domain::{
     disclosures, Answer, Question, RatingSummary, Review, ReviewDraft, ReviewSort, Target, PAGE_SIZE,
 };
 use app::reviews::ssr::{self as reviews, Decision};
-use app::shared::{AppError, Sku};
+use app::shared::AppError;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -34,12 +34,6 @@ pub fn router() -> Router<ApiState> {
         .route("/admin/reviews/{id}", put(admin_put_review))
         .route("/admin/answers/{id}", put(admin_put_answer))
         .route("/admin/questions/{id}", put(admin_put_question))
-}
-
-fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
-    Sku::parse(raw).map_err(|_| {
-        ApiError::not_found(format!("No product with SKU '{}'.", raw.chars().take(40).collect::<String>()))
-    })
 }
 
 fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {

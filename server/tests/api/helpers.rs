@@ -207,6 +207,13 @@ impl TestApp {
     }
 }
 
+/// The body as JSON, or a panic that shows the status and what came instead.
+pub async fn json_of(response: reqwest::Response) -> serde_json::Value {
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: not JSON: {body}"))
+}
+
 /// Asserts an API error is problem+json with the given status; returns the body.
 pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");

@@ -2,17 +2,11 @@
 //! checkout, pending points posted on fulfilment, reversals, expiry, badges, challenges and
 //! leaderboards. After each test every balance equals the sum of its ledger.
 
-use crate::helpers::{assert_problem, backends, shopper_client, spawn_app, TestApp};
+use crate::helpers::{assert_problem, backends, json_of, shopper_client, spawn_app, TestApp};
 use app::loyalty::ssr as loyalty;
 use serde_json::{json, Value};
 
 const DAY_MS: i64 = 86_400_000;
-
-async fn json_of(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: not JSON: {body}"))
-}
 
 async fn user_id(app: &TestApp, email: &str) -> i64 {
     app.count(&format!("SELECT id FROM users WHERE email = '{email}'")).await

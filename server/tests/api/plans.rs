@@ -2,16 +2,10 @@
 //! subscription lifecycle (proration, period-end downgrades, renewals), plan versions,
 //! invoices, the session cache of entitlements, and each gated feature doing its job.
 
-use crate::helpers::{assert_problem, backends, shopper_client, spawn_app, TestApp};
+use crate::helpers::{assert_problem, backends, json_of, shopper_client, spawn_app, TestApp};
 use serde_json::{json, Value};
 
 const DAY_MS: i64 = 86_400_000;
-
-async fn json_of(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: not JSON: {body}"))
-}
 
 /// A new shopper on `plan` (subscribing through the API unless it is free).
 async fn shopper_on(app: &TestApp, plan: &str) -> reqwest::Client {

@@ -2,14 +2,8 @@
 //! co-purchase table against a full recomputation after live orders, "for you" from recent
 //! views, click and add-to-cart tracking, and bad input.
 
-use crate::helpers::{assert_problem, backends, shopper_client, spawn_app, TestApp};
-use serde_json::{json, Value};
-
-async fn json_of(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: not JSON: {body}"))
-}
+use crate::helpers::{assert_problem, backends, json_of, shopper_client, spawn_app, TestApp};
+use serde_json::json;
 
 async fn recs(app: &TestApp, client: &reqwest::Client, kind: &str, sku: &str) -> Vec<String> {
     let url = app.url(&format!("/api/v1/recommendations?kind={kind}&sku={sku}&limit=50"));

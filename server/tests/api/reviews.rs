@@ -3,14 +3,8 @@
 //! one helpful vote per shopper (also under concurrency), questions answered by staff and
 //! buyers only, bad input and rate limits, and the admin routes' authorization.
 
-use crate::helpers::{assert_problem, backends, shopper_client, spawn_app, TestApp};
+use crate::helpers::{assert_problem, backends, json_of, shopper_client, spawn_app, TestApp};
 use serde_json::{json, Value};
-
-async fn json_of(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    serde_json::from_str(&body).unwrap_or_else(|_| panic!("{status}: not JSON: {body}"))
-}
 
 /// A product no seeded shopper reviewed, so counts start at zero.
 async fn unreviewed_sku(app: &TestApp) -> String {
