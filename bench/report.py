@@ -22,6 +22,10 @@ and JSON files:
            "p99", "max"}}, "latency_ms_by_viewer": {kind: {"shopper", "visitor"}},
            "apply_order_us": {"n", "p50", "p99", ...}, "peak_rss_mb", "co_purchase_rows",
            "co_purchase_rows_bound", "co_purchases_match"}
+  analytics: from `mercato bench-analytics`, {"backend", "events", "log_events", "rollup_rows",
+           "visitor_days", "fold_events_per_s", "write_s", "live_events_per_s",
+           "live_deliveries_per_s", "dashboard_ms": {"7d" | "30d" | "90d": {"n", "p50", "p95",
+           "max"}}, "report_ms": {...same...}, "sessions_90d", "orders_90d", ...}
 Each input is optional (`bench/run.sh prices` passes only --prices); only the figures of
 the inputs given are written.
 """
@@ -297,6 +301,28 @@ def recs_figures(recs):
     return figs
 
 
+DASHBOARD_GOAL_MS = 100  # server time of /admin's dashboard at 1,000,000 events
+
+
+def analytics_figures(analytics):
+    backend = {"sqlite": "SQLite", "postgres": "PostgreSQL"}.get(analytics["backend"], analytics["backend"])
+    scale = (f"{analytics['log_events']:,} events in the log ({analytics['events']:,} synthetic over 90 days), "
+             f"{analytics['rollup_rows']:,} rollup rows, {backend}")
+    figs = []
+    for period, ms in analytics["dashboard_ms"].items():
+        queries = analytics["report_ms"][period]["p95"]
+        figs.append(figure(f"dashboard_{period}_p95_ms", round(ms["p95"], 3),
+                           f"ms, p95 of {ms['n']} dashboard renders for the last {period[:-1]} days (queries "
+                           f"p95 {queries:.3f} ms + HTML), at {scale}", goal=f"<= {DASHBOARD_GOAL_MS} ms"))
+    figs.append(figure("analytics_live_events_per_s", round(analytics["live_events_per_s"], 1),
+                       f"events/s through the outbox worker, one delivery per transaction, "
+                       f"{analytics['live_deliveries_per_s']:,.0f} deliveries/s over every consumer, {backend}"))
+    figs.append(figure("analytics_fold_events_per_s", round(analytics["fold_events_per_s"], 1),
+                       f"events/s folded into rollups by the consumer's rule in memory (imported history), "
+                       f"then written in {analytics['write_s']:.2f} s, {backend}"))
+    return figs
+
+
 def entitlement_cache_figures(rows):
     checks = {source: float(count) for source, count in rows}
     total = sum(checks.values())
@@ -326,6 +352,7 @@ def main():
     parser.add_argument("--loyalty")
     parser.add_argument("--reviews-fixture")
     parser.add_argument("--recs")
+    parser.add_argument("--analytics")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -333,8 +360,8 @@ def main():
     args = parser.parse_args()
     if args.samples and (not args.load or not args.rounds):
         parser.error("--samples needs --load and --rounds")
-    if not (args.samples or args.sizes or args.prices or args.assign or args.recs):
-        parser.error("nothing to report: give --samples, --sizes, --prices, --assign and/or --recs")
+    if not (args.samples or args.sizes or args.prices or args.assign or args.recs or args.analytics):
+        parser.error("nothing to report: give --samples, --sizes, --prices, --assign, --recs and/or --analytics")
 
     figs, series, per_file, prices, assign, reviews_fixture, recs = [], {}, {}, None, None, None, None
     if args.reviews_fixture:
@@ -362,6 +389,9 @@ def main():
         with open(args.recs, encoding="utf-8") as f:
             recs = json.load(f)
         figs += recs_figures(recs)
+    if args.analytics:
+        with open(args.analytics, encoding="utf-8") as f:
+            figs += analytics_figures(json.load(f))
     if args.entitlement_checks:
         figs += entitlement_cache_figures(read_tsv(args.entitlement_checks))
     if reviews_fixture:

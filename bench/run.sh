@@ -26,6 +26,11 @@
 #   cost of applying one order to the co-purchase table (`add_order` in its own write
 #   transaction, commit included, p50 / p99 of 1,000 orders), the process's peak RSS and the
 #   size of the co-purchase table; fails if that table then differs from a full recomputation.
+# - Analytics (`mercato bench-analytics`, its own fresh SQLite database, about a minute):
+#   1,000,000 synthetic events over 90 days written to the event log and folded into the
+#   rollups by the consumer's rule, then the dashboard's server time (queries + HTML) for
+#   the last 7, 30 and 90 days (p95 of 40 renders each), and 5,000 live events through the
+#   outbox worker.
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
 # - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
@@ -436,6 +441,16 @@ RUST_LOG=warn DATABASE_URL="sqlite://$TMP/recs.db?mode=rwc" "$BIN" bench-recs --
 }
 rm -f "$TMP"/recs.db*
 
+# The dashboard at 1,000,000 events, on a fresh SQLite database of its own (removed after).
+ANALYTICS="$TMP/analytics.json"
+say "analytics: 1,000,000 events, dashboard server time for 7/30/90 days"
+RUST_LOG=warn DATABASE_URL="sqlite://$TMP/analytics.db?mode=rwc" "$BIN" bench-analytics --events 1000000 \
+  >"$ANALYTICS" 2>"$TMP/analytics.log" || {
+  tail -30 "$TMP/analytics.log" >&2
+  die "mercato bench-analytics failed"
+}
+rm -f "$TMP"/analytics.db*
+
 run_prices
 
 # ---------------------------------------------------------------------------------------
@@ -448,4 +463,4 @@ python3 "$ROOT/bench/report.py" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
   --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN" \
   --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY" --reviews-fixture "$REVIEWS_FIXTURE" \
-  --recs "$RECS"
+  --recs "$RECS" --analytics "$ANALYTICS"

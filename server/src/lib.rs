@@ -1,6 +1,7 @@
 //! The composition root: configuration, database, migrations, HTTP routes, background
 //! workers. Domain rules live in the `app` crate; this crate wires them to the world.
 
+pub mod bench_analytics;
 pub mod bench_anchors;
 pub mod bench_assign;
 pub mod bench_loyalty;

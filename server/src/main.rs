@@ -60,6 +60,13 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
     },
+    /// Write EVENTS synthetic events over 90 days to DATABASE_URL (a fresh database), fold
+    /// them into the analytics rollups, time the dashboard and print JSON, for `./x bench`.
+    #[command(hide = true)]
+    BenchAnalytics {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+    },
     /// Give the first in-stock product without reviews COUNT approved reviews on
     /// DATABASE_URL (the running bench app's database) and print JSON, for `./x bench`.
     #[command(hide = true)]
@@ -113,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchRecs { order_lines, queries } => {
             server::bench_recs::run(&settings.database_url, order_lines, queries).await?
         }
+        Command::BenchAnalytics { events } => server::bench_analytics::run(&settings.database_url, events).await?,
         Command::BenchReviewsFixture { count } => server::bench_reviews::run(&settings.database_url, count).await?,
     }
     Ok(())

@@ -95,6 +95,8 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let rules = app::loyalty::domain::LoyaltyRules::default();
+    let orders_before: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM orders").fetch_one(db.pool()).await?;
     let mut rng = SplitMix64(0x5EED_0000 + n_orders);
     let now = now_ms();
     let sixty_days_ms = 60 * 24 * 3600 * 1000_i64;
@@ -172,7 +174,56 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
     app::recommendations::ssr::rebuild(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(n_orders, "demo orders seeded");
+    seed_analytics(db, orders_before, n_orders, &mut rng).await?;
     seed_reviews(db, &shopper_ids, &rules).await?;
+    Ok(())
+}
+
+/// Browsing sessions seeded at most.
+const MAX_BROWSING_SESSIONS: u64 = 20_000;
+
+/// Analytics of the imported history: a session of page views before each order, and twice
+/// as many browsing sessions that bought nothing (up to [`MAX_BROWSING_SESSIONS`]), through
+/// the same session rule as live events, written as one rollup.
+async fn seed_analytics(db: &Db, orders_before: i64, n_orders: u64, rng: &mut SplitMix64) -> anyhow::Result<()> {
+    use app::admin::domain::{metric, Rollup, Touch};
+    let now = now_ms();
+    let sixty_days_ms = 60 * 24 * 3600 * 1000_u64;
+    let mut rollup = Rollup::default();
+    let mut tx = db.begin_write().await?;
+    app::admin::ssr::rollup_imported_orders(&mut tx, &mut rollup, orders_before, |user_id| {
+        format!("demo-shopper-{user_id}")
+    })
+    .await?;
+    // Capped: a seed for scale tests (millions of order lines) needs no more browsing.
+    let mut visits: Vec<(String, i64, i64)> = (0..(n_orders * 2).min(MAX_BROWSING_SESSIONS))
+        .map(|_| {
+            let visitor = format!("demo-visitor-{}", rng.below(n_orders.max(1)));
+            (visitor, now - rng.below(sixty_days_ms) as i64, 1 + rng.below(5) as i64)
+        })
+        .collect();
+    // The session rule reads each visitor's activity in time order.
+    visits.sort();
+    for (visitor, at, pages) in &visits {
+        for page in 0..*pages {
+            rollup.touch(visitor, at + page * 45_000, Touch::Page);
+            // Past the first page, a product page with its two recommendation blocks; one
+            // visitor in twenty-five follows one.
+            if page > 0 {
+                let day = app::admin::domain::day_of(*at);
+                for kind in ["frequently_bought_together", "upsell"] {
+                    rollup.count(day, metric::REC_SHOWN, kind, 1);
+                }
+                if rng.below(25) == 0 {
+                    let kind = if rng.below(2) == 0 { "frequently_bought_together" } else { "upsell" };
+                    rollup.count(day, metric::REC_CLICKED, kind, 1);
+                }
+            }
+        }
+    }
+    app::admin::ssr::write(&mut tx, &rollup).await?;
+    tx.commit().await?;
+    tracing::info!(sessions = visits.len(), "demo analytics seeded");
     Ok(())
 }
 

@@ -1,25 +1,42 @@
-//! The shop owner's area (`/admin/*`). Every server function behind it checks the admin
-//! role on the server; the pages only decide what to show.
+//! The shop owner's area (`/admin/*`) and its analytics: daily rollups kept from the event
+//! log by an outbox consumer, and the dashboard over them. Every server function behind it
+//! checks the admin role on the server; the pages only decide what to show.
 
-use crate::accounts::api::get_account;
-use crate::accounts::domain::Role;
+pub mod api;
+pub mod domain;
+#[cfg(feature = "ssr")]
+pub mod fragment;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Redirect, A};
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
-/// `/admin`: the owner's start page, linking to each tool.
+/// `/admin`: the owner's dashboard (KPIs and charts for a date range, rendered on the
+/// server) and the way to each tool.
 #[component]
 pub fn AdminHome() -> impl IntoView {
-    let account = Resource::new(|| (), |_| get_account());
+    let query = use_query_map();
+    let dashboard = Resource::new(
+        move || {
+            let query = query.read();
+            (query.get("from"), query.get("to"), query.get("days"))
+        },
+        |(from, to, days)| api::get_dashboard_html(from, to, days),
+    );
     view! {
         <Title text="Admin — Mercato" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match account.await {
-                    Ok(Some((user, _))) if user.role == Role::Admin => {
-                        view! {
-                            <section class="admin-home">
-                                <h1>"Shop admin"</h1>
+        <section class="admin-home">
+            <h1>"Shop admin"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    crate::layout::admin_view(
+                        dashboard.await,
+                        "/admin",
+                        |html| {
+                            view! {
                                 <ul class="admin-tools">
                                     <li>
                                         <A href="/admin/pricing">"Dynamic pricing"</A>
@@ -42,17 +59,13 @@ pub fn AdminHome() -> impl IntoView {
                                         " — hero A/B test, results with confidence intervals, banner per segment"
                                     </li>
                                 </ul>
-                            </section>
-                        }
-                            .into_any()
-                    }
-                    Ok(Some(_)) => {
-                        view! { <crate::layout::ErrorView error=crate::shared::AppError::Forbidden /> }.into_any()
-                    }
-                    Ok(None) => view! { <Redirect path="/login?next=/admin" /> }.into_any(),
-                    Err(error) => view! { <crate::layout::ErrorView error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+                                <div inner_html=html></div>
+                            }
+                                .into_any()
+                        },
+                    )
+                })}
+            </Suspense>
+        </section>
     }
 }

@@ -10,6 +10,8 @@ pub struct CartLine {
     pub image: String,
     pub quantity: i64,
     pub unit_cents: i64,
+    /// The product's base price (the dynamic price's reference), for the pricing report.
+    pub base_cents: i64,
     pub line_cents: i64,
     /// Current stock, so the cart can warn before checkout does.
     pub stock: i64,
@@ -88,6 +90,7 @@ mod tests {
             image: String::new(),
             quantity,
             unit_cents,
+            base_cents: unit_cents,
             line_cents: 0,
             stock: 10,
         }

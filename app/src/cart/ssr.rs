@@ -34,7 +34,7 @@ impl CartOwner {
 async fn load_cart(conn: &mut AnyConnection, owner: &CartOwner, lock: &str) -> Result<Cart, AppError> {
     // Ordered by SKU so that two transactions lock products in the same order (no deadlock).
     let rows = sqlx::query(&format!(
-        "SELECT c.sku, p.name, p.image, c.quantity, p.price_cents, p.stock \
+        "SELECT c.sku, p.name, p.image, c.quantity, p.price_cents, p.base_cents, p.stock \
          FROM cart_items c JOIN products p ON p.sku = c.sku \
          WHERE c.owner = $1 ORDER BY c.sku{lock}"
     ))
@@ -50,6 +50,7 @@ async fn load_cart(conn: &mut AnyConnection, owner: &CartOwner, lock: &str) -> R
                 image: row.try_get("image")?,
                 quantity: row.try_get("quantity")?,
                 unit_cents: row.try_get("price_cents")?,
+                base_cents: row.try_get("base_cents")?,
                 line_cents: 0,
                 stock: row.try_get("stock")?,
             })
@@ -170,6 +171,8 @@ struct OrderPlaced<'a> {
     /// The total less what points paid.
     paid_cents: i64,
     points_redeemed: i64,
+    /// The same lines at base prices: what dynamic pricing changed (analytics).
+    base_total_cents: i64,
     lines: &'a [OrderLine],
 }
 
@@ -274,6 +277,7 @@ pub async fn checkout(
             total_cents: cart.total_cents,
             paid_cents,
             points_redeemed: redemption.points,
+            base_total_cents: cart.items.iter().map(|line| line.base_cents * line.quantity).sum(),
             lines: &lines,
         },
     )
@@ -409,14 +413,16 @@ pub async fn order_action(db: &Db, order_id: i64, action: OrderAction, admin_id:
     let (from, to, kind) = action.transition();
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    let row =
-        sqlx::query(&format!("SELECT user_id, status, points_redeemed FROM orders WHERE id = $1{}", db.for_update()))
-            .bind(order_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("order {order_id}")))?;
-    let (user_id, status, redeemed): (i64, String, i64) =
-        (row.try_get("user_id")?, row.try_get("status")?, row.try_get("points_redeemed")?);
+    let row = sqlx::query(&format!(
+        "SELECT user_id, status, points_redeemed, total_cents FROM orders WHERE id = $1{}",
+        db.for_update()
+    ))
+    .bind(order_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("order {order_id}")))?;
+    let (user_id, status, redeemed, total_cents): (i64, String, i64, i64) =
+        (row.try_get("user_id")?, row.try_get("status")?, row.try_get("points_redeemed")?, row.try_get("total_cents")?);
     if status != from {
         return Err(AppError::Conflict(format!("Order #{order_id} is {status}; only a {from} order can be {to}.")));
     }
@@ -463,7 +469,7 @@ pub async fn order_action(db: &Db, order_id: i64, action: OrderAction, admin_id:
         &mut tx,
         kind,
         &format!("order:{order_id}"),
-        &serde_json::json!({ "order_id": order_id, "user_id": user_id, "by": admin_id }),
+        &serde_json::json!({ "order_id": order_id, "user_id": user_id, "total_cents": total_cents, "by": admin_id }),
     )
     .await?;
     tx.commit().await?;

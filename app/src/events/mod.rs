@@ -50,6 +50,9 @@ pub mod kind {
     /// A shopper added products to the cart from a recommendation (payload: `kind`, `skus`,
     /// `from`, `visitor_id`).
     pub const RECOMMENDATION_ADDED: &str = "recommendation_added";
+    /// Recommendation blocks were shown (payload: `kinds`, `sku`, `visitor_id`): the
+    /// denominator of their click-through rate.
+    pub const RECOMMENDATION_SHOWN: &str = "recommendation_shown";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
@@ -71,6 +74,21 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::ORDER_CANCELLED,
             kind::ORDER_REFUNDED,
             kind::REVIEW_APPROVED,
+        ],
+    ),
+    (
+        crate::admin::ssr::ANALYTICS_CONSUMER,
+        &[
+            kind::CLIENT_EVENT,
+            kind::PRODUCT_VIEWED,
+            kind::ORDER_PLACED,
+            kind::ORDER_CANCELLED,
+            kind::ORDER_REFUNDED,
+            kind::REVIEW_SUBMITTED,
+            kind::REVIEW_APPROVED,
+            kind::RECOMMENDATION_SHOWN,
+            kind::RECOMMENDATION_CLICKED,
+            kind::RECOMMENDATION_ADDED,
         ],
     ),
 ];

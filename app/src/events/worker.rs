@@ -150,6 +150,7 @@ async fn apply(consumer: &str, backend: Backend, conn: &mut AnyConnection, event
         crate::recommendations::ssr::RECOMMENDATIONS_CONSUMER => {
             crate::recommendations::ssr::apply_recommendations(conn, event).await
         }
+        crate::admin::ssr::ANALYTICS_CONSUMER => crate::admin::ssr::apply_analytics(conn, backend, event).await,
         // A subscription without an arm here is a bug: fail (the delivery stays pending and
         // retries, visibly) rather than mark it done unapplied.
         other => Err(sqlx::Error::Protocol(format!("no consumer named '{other}' is wired in events::worker::apply"))),

@@ -9,26 +9,43 @@ use leptos::prelude::*;
 pub struct Series {
     pub label: &'static str,
     pub values: Vec<i64>,
-    /// Values are cents, described as money.
-    pub money: bool,
+    pub unit: Unit,
+}
+
+/// How a series' values read in the chart's description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    /// Cents, read as money.
+    Cents,
+    /// Basis points, read as a percentage.
+    BasisPoints,
+    /// Milliseconds, read as seconds.
+    Millis,
 }
 
 impl Series {
     pub fn new(label: &'static str, values: Vec<i64>) -> Series {
-        Series { label, values, money: false }
+        Series { label, values, unit: Unit::Count }
     }
 
     pub fn money(label: &'static str, values: Vec<i64>) -> Series {
-        Series { label, values, money: true }
+        Series { label, values, unit: Unit::Cents }
+    }
+
+    pub fn with_unit(self, unit: Unit) -> Series {
+        Series { unit, ..self }
     }
 
     fn describe(&self, i: usize) -> String {
         let value = self.values.get(i).copied().unwrap_or(0);
-        if self.money {
-            format!("{} {}", crate::shared::Money::from_cents(value), self.label)
-        } else {
-            format!("{value} {}", self.label)
-        }
+        let text = match self.unit {
+            Unit::Count => value.to_string(),
+            Unit::Cents => crate::shared::Money::from_cents(value).to_string(),
+            Unit::BasisPoints => format!("{}.{:02} %", value / 100, (value % 100).abs()),
+            Unit::Millis => format!("{} s", value / 1000),
+        };
+        format!("{text} {}", self.label)
     }
 }
 
@@ -40,6 +57,7 @@ pub fn DailyBars(
     id: &'static str,
     title: &'static str,
     /// Said instead of the values when there are no days.
+    #[prop(default = "No days in the range.")]
     empty: &'static str,
     days: Vec<i64>,
     bars: Vec<Series>,
@@ -115,6 +133,62 @@ pub fn DailyBars(
             <desc id=format!("{id}-desc")>{description}</desc>
             {groups}
             {polyline}
+        </svg>
+    }
+}
+
+/// One bar of a [`Bars`] chart: its label, its length and the text shown beside it.
+#[derive(Clone, Debug)]
+pub struct Bar {
+    pub label: String,
+    pub value: i64,
+    pub text: String,
+}
+
+/// Horizontal bars, one per labelled item (best sellers, plans, recommendation kinds).
+#[component]
+pub fn Bars(
+    /// `data-testid` and the prefix of the title's and description's element ids.
+    id: &'static str,
+    title: &'static str,
+    /// Said instead of the values when there are no bars.
+    empty: &'static str,
+    bars: Vec<Bar>,
+) -> impl IntoView {
+    const WIDTH: i64 = 600;
+    const LABEL: i64 = 200;
+    const ROW: i64 = 24;
+    let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
+    let description = bars.iter().map(|b| format!("{}: {}", b.label, b.text)).collect::<Vec<_>>().join("; ");
+    let description = if description.is_empty() { empty.to_string() } else { description };
+    let height = (bars.len() as i64 * ROW).max(ROW);
+    let rows = bars
+        .into_iter()
+        .enumerate()
+        .map(|(i, bar)| {
+            let y = i as i64 * ROW;
+            let width = (WIDTH - LABEL - 90) * bar.value.max(0) / max;
+            let label: String = bar.label.chars().take(28).collect();
+            view! {
+                <g>
+                    <text x=0 y=y + 16 class="label">{label}</text>
+                    <rect x=LABEL y=y + 4 width=width height=ROW - 8 class="bar-1" />
+                    <text x=LABEL + width + 6 y=y + 16 class="label">{bar.text}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg
+            class="chart"
+            data-testid=id
+            viewBox=format!("0 0 {WIDTH} {height}")
+            role="img"
+            aria-labelledby=format!("{id}-title {id}-desc")
+        >
+            <title id=format!("{id}-title")>{title}</title>
+            <desc id=format!("{id}-desc")>{description}</desc>
+            {rows}
         </svg>
     }
 }

@@ -814,35 +814,62 @@ pub struct DailyPoints {
     pub outstanding: i64,
 }
 
-pub async fn daily_points(db: &Db, days: i64) -> Result<(Vec<DailyPoints>, i64), AppError> {
-    let since = (now_ms() / super::domain::DAY_MS - days + 1) * super::domain::DAY_MS;
+/// Points that moved on each day of `[from_ms, to_ms)` (days with no movement are left out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointsFlow {
+    pub day: i64,
+    pub issued: i64,
+    pub redeemed: i64,
+    pub expired: i64,
+    pub net: i64,
+}
+
+pub async fn points_flow(db: &Db, from_ms: i64, to_ms: i64) -> Result<Vec<PointsFlow>, AppError> {
     let rows = sqlx::query(
         "SELECT created_at / 86400000 AS day, \
          CAST(SUM(CASE WHEN delta > 0 AND kind IN ('fulfil', 'review', 'challenge', 'adjust', 'return') THEN delta ELSE 0 END) AS BIGINT) AS issued, \
          CAST(SUM(CASE WHEN kind = 'redeem' THEN -delta ELSE 0 END) AS BIGINT) AS redeemed, \
          CAST(SUM(CASE WHEN kind = 'expire' THEN -delta ELSE 0 END) AS BIGINT) AS expired, \
          CAST(SUM(delta) AS BIGINT) AS net \
-         FROM points_ledger WHERE bucket = 'available' AND created_at >= $1 GROUP BY created_at / 86400000 ORDER BY day",
+         FROM points_ledger WHERE bucket = 'available' AND created_at >= $1 AND created_at < $2 \
+         GROUP BY created_at / 86400000 ORDER BY day",
     )
-    .bind(since)
+    .bind(from_ms)
+    .bind(to_ms)
     .fetch_all(db.pool())
     .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PointsFlow {
+                day: row.try_get("day")?,
+                issued: row.try_get("issued")?,
+                redeemed: row.try_get("redeemed")?,
+                expired: row.try_get("expired")?,
+                net: row.try_get("net")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+pub async fn daily_points(db: &Db, days: i64) -> Result<(Vec<DailyPoints>, i64), AppError> {
+    let since = (now_ms() / super::domain::DAY_MS - days + 1) * super::domain::DAY_MS;
+    let flows = points_flow(db, since, i64::MAX).await?;
     let outstanding: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM points_accounts")
         .fetch_one(db.pool())
         .await?;
     // Walking back from today's total: each day ends at the next day's total less its net.
-    let mut days = Vec::with_capacity(rows.len());
+    let mut days = Vec::with_capacity(flows.len());
     let mut end_of_day = outstanding;
-    for row in rows.iter().rev() {
-        let net: i64 = row.try_get("net")?;
+    for flow in flows.iter().rev() {
         days.push(DailyPoints {
-            day: row.try_get("day")?,
-            issued: row.try_get("issued")?,
-            redeemed: row.try_get("redeemed")?,
-            expired: row.try_get("expired")?,
+            day: flow.day,
+            issued: flow.issued,
+            redeemed: flow.redeemed,
+            expired: flow.expired,
             outstanding: end_of_day,
         });
-        end_of_day -= net;
+        end_of_day -= flow.net;
     }
     days.reverse();
     Ok((days, outstanding))

@@ -21,6 +21,12 @@ pub async fn get_product_recs_html(sku: String) -> Result<String, AppError> {
             .await?;
     let upsell =
         recommend(&state.db, &state.recommendations, Kind::Upsell, Some(sku.as_str()), &viewer, BLOCK_SIZE).await?;
+    super::ssr::record_shown(
+        &state.events,
+        &identity.visitor_id,
+        Some(sku.as_str()),
+        &[(Kind::FrequentlyBoughtTogether, together.len()), (Kind::Upsell, upsell.len())],
+    );
     Ok(super::fragment::product_blocks(sku.as_str(), together, upsell))
 }
 
@@ -31,6 +37,12 @@ pub async fn get_cart_recs_html() -> Result<String, AppError> {
     let identity = crate::state::identity().await?;
     let viewer = super::ssr::Viewer::of(&identity);
     let products = super::ssr::for_cart(&state.db, &state.recommendations, &viewer, BLOCK_SIZE).await?;
+    super::ssr::record_shown(
+        &state.events,
+        &identity.visitor_id,
+        None,
+        &[(super::domain::Kind::CrossSell, products.len())],
+    );
     Ok(super::fragment::cart_block(products))
 }
 

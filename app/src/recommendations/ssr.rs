@@ -127,6 +127,24 @@ pub async fn rebuild(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Counts the blocks a page showed (those with at least one product): the denominator of
+/// each kind's click-through rate on the dashboard.
+pub fn record_shown(
+    events: &crate::events::buffer::EventBuffer,
+    visitor_id: &str,
+    sku: Option<&str>,
+    blocks: &[(Kind, usize)],
+) {
+    let kinds: Vec<&str> = blocks.iter().filter(|(_, n)| *n > 0).map(|(kind, _)| kind.key()).collect();
+    if !kinds.is_empty() {
+        events.publish(
+            event_kind::RECOMMENDATION_SHOWN,
+            format!("visitor:{visitor_id}"),
+            serde_json::json!({ "kinds": kinds, "sku": sku, "visitor_id": visitor_id }),
+        );
+    }
+}
+
 /// Who the recommendations are for: their cart, their purchases, their recent views.
 #[derive(Clone, Debug)]
 pub struct Viewer {

@@ -42,6 +42,7 @@ pub fn router() -> Router<ApiState> {
         .merge(super::loyalty::router())
         .merge(super::reviews::router())
         .merge(super::recommendations::router())
+        .merge(super::analytics::router())
         .fallback(not_found)
 }
 

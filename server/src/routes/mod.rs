@@ -1,6 +1,7 @@
 //! HTTP surface that is not Leptos pages: the JSON API, health, metrics, and the layers every
 //! request passes (identity, security headers, tracing, limits).
 
+pub mod analytics;
 pub mod api;
 pub mod error;
 pub mod experiments;

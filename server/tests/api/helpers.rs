@@ -172,6 +172,21 @@ impl TestApp {
         self.post_json(client, "/api/v1/cart/items", serde_json::json!({ "sku": sku, "quantity": quantity })).await
     }
 
+    /// Puts `lines` (SKU, quantity) in `client`'s cart in turn and checks out at the cart's
+    /// total; returns the order.
+    pub async fn buy(&self, client: &reqwest::Client, lines: &[(&str, i64)]) -> serde_json::Value {
+        for (sku, quantity) in lines {
+            assert_eq!(self.add_to_cart(client, sku, *quantity).await.status(), 200, "add {sku}");
+        }
+        let cart = json_of(client.get(self.url("/api/v1/cart")).send().await.expect("cart")).await;
+        let total = cart["total_cents"].as_i64().expect("total");
+        let order = self
+            .post_json(client, "/api/v1/checkout", serde_json::json!({ "redeem_points": 0, "expected_total_cents": total }))
+            .await;
+        assert_eq!(order.status(), 201, "checkout");
+        json_of(order).await
+    }
+
     pub async fn set_stock(&self, sku: &str, stock: i64) {
         let response = self
             .client
@@ -192,6 +207,26 @@ impl TestApp {
             assert!(std::time::Instant::now() < deadline, "outbox did not drain");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits (bounded) until at least `n` events of `kind` are in the log (events from page
+    /// renders and the browser reach it in batches), then for the outbox to deliver them.
+    pub async fn settle_events(&self, kind: &str, n: i64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM domain_events WHERE kind = $1")
+                .bind(kind)
+                .fetch_one(self.db.pool())
+                .await
+                .expect("count events");
+            if stored >= n {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{kind}: {stored} of {n} events arrived");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.db.wake_outbox();
+        self.settle().await;
     }
 
     pub async fn stock_of(&self, sku: &str) -> i64 {

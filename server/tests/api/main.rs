@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_pricing;
+mod analytics;
 mod catalog;
 mod checkout;
 mod errors;

@@ -65,10 +65,10 @@ async fn four_workers_on_separate_pools_apply_each_event_exactly_once() {
             n_applied_total += task.await.unwrap();
         }
         assert_eq!(views_of(&db, "COF-001").await, 400, "{backend:?}");
-        // Every consumer of `product_viewed` (counters, recently viewed) gets each view.
+        // Every consumer of `product_viewed` (counters, recently viewed, analytics) gets each view.
         let view_consumers =
             events::SUBSCRIPTIONS.iter().filter(|(_, kinds)| kinds.contains(&events::kind::PRODUCT_VIEWED)).count();
-        assert_eq!(view_consumers, 2);
+        assert_eq!(view_consumers, 3);
         // Every consumer of `stock_changed` (pricing, wishlist) gets each of the 100 changes.
         let stock_consumers =
             events::SUBSCRIPTIONS.iter().filter(|(_, kinds)| kinds.contains(&events::kind::STOCK_CHANGED)).count();

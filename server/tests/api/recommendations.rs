@@ -35,17 +35,6 @@ async fn together(app: &TestApp, a: &str, b: &str) -> i64 {
         .unwrap()
 }
 
-async fn buy(app: &TestApp, client: &reqwest::Client, skus: &[&str]) {
-    for sku in skus {
-        assert_eq!(app.add_to_cart(client, sku, 1).await.status(), 200);
-    }
-    let cart = json_of(client.get(app.url("/api/v1/cart")).send().await.unwrap()).await;
-    let total = cart["total_cents"].as_i64().unwrap();
-    let order =
-        app.post_json(client, "/api/v1/checkout", json!({ "redeem_points": 0, "expected_total_cents": total })).await;
-    assert_eq!(order.status(), 201);
-}
-
 #[tokio::test]
 async fn every_kind_leaves_out_the_product_itself_what_is_sold_out_in_the_cart_or_owned() {
     for backend in backends() {
@@ -123,7 +112,7 @@ async fn upsells_are_dearer_products_of_the_same_category_within_the_band() {
         let first = items[0]["sku"].as_str().unwrap().to_string();
         let buyer = shopper_client();
         app.register(&buyer).await;
-        buy(&app, &buyer, &[&first]).await;
+        app.buy(&buyer, &[(&first, 1)]).await;
         app.settle().await;
         assert!(!recs(&app, &buyer, "upsell", sku).await.contains(&first));
     }
@@ -147,7 +136,7 @@ async fn the_incremental_co_purchase_table_equals_a_full_recomputation_after_liv
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 basket.push(skus[(state >> 33) as usize % skus.len()].as_str());
             }
-            buy(&app, &buyer, &basket).await;
+            app.buy(&buyer, &basket.iter().map(|sku| (*sku, 1)).collect::<Vec<_>>()).await;
         }
         app.settle().await;
         // Every pair of the full recomputation is in the table with its count, and nothing else.

@@ -17,15 +17,6 @@ async fn unreviewed_sku(app: &TestApp) -> String {
     .expect("an unreviewed product")
 }
 
-async fn buy(app: &TestApp, client: &reqwest::Client, sku: &str) {
-    assert_eq!(app.add_to_cart(client, sku, 1).await.status(), 200);
-    let cart = json_of(client.get(app.url("/api/v1/cart")).send().await.unwrap()).await;
-    let total = cart["total_cents"].as_i64().unwrap();
-    let order =
-        app.post_json(client, "/api/v1/checkout", json!({ "redeem_points": 0, "expected_total_cents": total })).await;
-    assert_eq!(order.status(), 201, "checkout");
-}
-
 async fn listing(app: &TestApp, sku: &str, query: &str) -> Value {
     json_of(app.get(&format!("/api/v1/products/{sku}/reviews{query}")).await).await
 }
@@ -172,13 +163,13 @@ async fn verified_buyers_can_skip_the_queue_unless_a_blocked_word_needs_a_human(
 
         let buyer = shopper_client();
         app.register(&buyer).await;
-        buy(&app, &buyer, &sku).await;
+        app.buy(&buyer, &[(&sku, 1)]).await;
         let published = json_of(review(&app, &buyer, &sku, 5, "Great, no complaints").await).await;
         assert_eq!((&published["status"], &published["verified_buyer"]), (&json!("approved"), &json!(true)));
 
         let other = shopper_client();
         app.register(&other).await;
-        buy(&app, &other, &sku).await;
+        app.buy(&other, &[(&sku, 1)]).await;
         let held = json_of(review(&app, &other, &sku, 1, "This is a SCAM.").await).await;
         assert_eq!(held["status"], "pending");
         let queue = json_of(admin.get(app.url("/api/v1/admin/moderation")).send().await.unwrap()).await;
@@ -314,7 +305,7 @@ async fn questions_are_answered_by_staff_and_buyers_with_featured_and_sponsored_
         // A buyer's answer waits for moderation; staff answers are published at once.
         let buyer = shopper_client();
         app.register(&buyer).await;
-        buy(&app, &buyer, &sku).await;
+        app.buy(&buyer, &[(&sku, 1)]).await;
         let answer = json_of(
             app.post_json(&buyer, &format!("/api/v1/questions/{qid}/answers"), json!({ "body": "Yes, mine is fine." }))
                 .await,
