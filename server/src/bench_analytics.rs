@@ -54,6 +54,8 @@ enum Gen {
 struct Products {
     skus: Vec<String>,
     prices: Vec<i64>,
+    /// A seeded shopper: orders name a real account, as every consumer of them expects.
+    buyer: i64,
 }
 
 fn event(id: i64, at: i64, generated: &Gen, products: &Products) -> Event {
@@ -83,7 +85,7 @@ fn event(id: i64, at: i64, generated: &Gen, products: &Products) -> Event {
                 .collect();
             (
                 kind::ORDER_PLACED,
-                json!({ "order_id": 0, "user_id": 0, "visitor_id": visitor(v), "total_cents": total,
+                json!({ "order_id": 0, "user_id": products.buyer, "visitor_id": visitor(v), "total_cents": total,
                         "base_total_cents": total, "paid_cents": total, "points_redeemed": 0, "lines": lines }),
             )
         }
@@ -167,6 +169,7 @@ pub async fn run(database_url: &str, n_events: usize) -> anyhow::Result<()> {
     let products = Products {
         skus: rows.iter().map(|r| sqlx::Row::try_get(r, "sku")).collect::<Result<_, _>>()?,
         prices: rows.iter().map(|r| sqlx::Row::try_get(r, "price_cents")).collect::<Result<_, _>>()?,
+        buyer: sqlx::query_scalar("SELECT MIN(id) FROM users").fetch_one(db.pool()).await?,
     };
     let now = now_ms();
     let mut rng = Rng(0xA11A_0001);

@@ -167,7 +167,8 @@ pub fn Bars(
         .enumerate()
         .map(|(i, bar)| {
             let y = i as i64 * ROW;
-            let width = (WIDTH - LABEL - 90) * bar.value.max(0) / max;
+            // Room on the right for the value's text (e.g. "€2,937.00 · 33 units").
+            let width = (WIDTH - LABEL - 190) * bar.value.max(0) / max;
             let label: String = bar.label.chars().take(28).collect();
             view! {
                 <g>
