@@ -26,6 +26,8 @@ and JSON files:
            "visitor_days", "fold_events_per_s", "write_s", "live_events_per_s",
            "live_deliveries_per_s", "dashboard_ms": {"7d" | "30d" | "90d": {"n", "p50", "p95",
            "max"}}, "report_ms": {...same...}, "sessions_90d", "orders_90d", ...}
+  flags:   from `mercato bench-flags`, {"n", "runs", "rules", "eval_ns_10_rules",
+           "eval_ns_first_rule", "rollout_share"}
 Each input is optional (`bench/run.sh prices` passes only --prices); only the figures of
 the inputs given are written.
 """
@@ -301,6 +303,21 @@ def recs_figures(recs):
     return figs
 
 
+FLAG_EVAL_GOAL_NS = 1000  # one flag of 10 rules
+
+
+def flags_figures(flags):
+    how = f"median of {flags['runs']} runs over {flags['n']:,} visitor ids, in process"
+    return [
+        figure("flag_eval_ns_10_rules", round(flags["eval_ns_10_rules"], 1),
+               f"ns per evaluate() of a flag with {flags['rules']} rules, all ten tried and the last a 50 % rollout "
+               f"(hash of the visitor id; {flags['rollout_share']:.2%} let in), {how}",
+               goal=f"<= {FLAG_EVAL_GOAL_NS} ns"),
+        figure("flag_eval_ns_first_rule", round(flags["eval_ns_first_rule"], 1),
+               f"ns per evaluate() of the same flag when its first rule matches, {how}"),
+    ]
+
+
 DASHBOARD_GOAL_MS = 100  # server time of /admin's dashboard at 1,000,000 events
 
 
@@ -353,6 +370,7 @@ def main():
     parser.add_argument("--reviews-fixture")
     parser.add_argument("--recs")
     parser.add_argument("--analytics")
+    parser.add_argument("--flags")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -360,8 +378,8 @@ def main():
     args = parser.parse_args()
     if args.samples and (not args.load or not args.rounds):
         parser.error("--samples needs --load and --rounds")
-    if not (args.samples or args.sizes or args.prices or args.assign or args.recs or args.analytics):
-        parser.error("nothing to report: give --samples, --sizes, --prices, --assign, --recs and/or --analytics")
+    if not (args.samples or args.sizes or args.prices or args.assign or args.recs or args.analytics or args.flags):
+        parser.error("nothing to report: give --samples, --sizes, --prices, --assign, --recs, --analytics and/or --flags")
 
     figs, series, per_file, prices, assign, reviews_fixture, recs = [], {}, {}, None, None, None, None
     if args.reviews_fixture:
@@ -392,6 +410,9 @@ def main():
     if args.analytics:
         with open(args.analytics, encoding="utf-8") as f:
             figs += analytics_figures(json.load(f))
+    if args.flags:
+        with open(args.flags, encoding="utf-8") as f:
+            figs += flags_figures(json.load(f))
     if args.entitlement_checks:
         figs += entitlement_cache_figures(read_tsv(args.entitlement_checks))
     if reviews_fixture:

@@ -31,6 +31,8 @@
 #   rollups by the consumer's rule, then the dashboard's server time (queries + HTML) for
 #   the last 7, 30 and 90 days (p95 of 40 renders each), and 5,000 live events through the
 #   outbox worker.
+# - Feature flags (`mercato bench-flags`, in process): ns per evaluation of a flag with 10
+#   rules that walks all ten and hashes the visitor id for its rollout.
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
 # - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
@@ -441,6 +443,14 @@ RUST_LOG=warn DATABASE_URL="sqlite://$TMP/recs.db?mode=rwc" "$BIN" bench-recs --
 }
 rm -f "$TMP"/recs.db*
 
+# Feature flags: evaluating a flag of 10 rules, in process (no database).
+FLAGS="$TMP/flags.json"
+say "feature flags: mercato bench-flags (ns per evaluation, 10 rules, median of 5 runs over 1,000,000 visitor ids)"
+RUST_LOG=warn "$BIN" bench-flags >"$FLAGS" 2>"$TMP/flags.log" || {
+  cat "$TMP/flags.log" >&2
+  die "mercato bench-flags failed"
+}
+
 # The dashboard at 1,000,000 events, on a fresh SQLite database of its own (removed after).
 ANALYTICS="$TMP/analytics.json"
 say "analytics: 1,000,000 events, dashboard server time for 7/30/90 days"
@@ -463,4 +473,4 @@ python3 "$ROOT/bench/report.py" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
   --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN" \
   --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY" --reviews-fixture "$REVIEWS_FIXTURE" \
-  --recs "$RECS" --analytics "$ANALYTICS"
+  --recs "$RECS" --analytics "$ANALYTICS" --flags "$FLAGS"

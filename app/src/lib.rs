@@ -14,6 +14,7 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod events;
 pub mod experiments;
+pub mod flags;
 pub mod layout;
 pub mod loyalty;
 pub mod plans;
@@ -207,6 +208,7 @@ pub fn AdminApp() -> impl IntoView {
                     <Route path=path!("/admin/plans") view=plans::ui::AdminPlansPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/loyalty") view=loyalty::ui::AdminLoyaltyPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/reviews") view=reviews::ui::AdminReviewsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/flags") view=flags::ui::AdminFlagsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/admin/experiments")
                         view=experiments::ui::AdminExperimentsPage

@@ -30,6 +30,8 @@ pub struct AppState {
     pub review_blocks: crate::reviews::ssr::BlockCache,
     /// Upsell band and minimum support of co-purchase recommendations.
     pub recommendations: crate::recommendations::domain::RecRules,
+    /// Feature flags, rechecked against the database's generation every half second.
+    pub flags: crate::flags::ssr::FlagCache,
 }
 
 impl FromRef<AppState> for LeptosOptions {

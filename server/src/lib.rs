@@ -4,6 +4,7 @@
 pub mod bench_analytics;
 pub mod bench_anchors;
 pub mod bench_assign;
+pub mod bench_flags;
 pub mod bench_loyalty;
 pub mod bench_recs;
 pub mod bench_reviews;

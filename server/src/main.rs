@@ -60,6 +60,12 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
     },
+    /// Time evaluating a flag with 10 rules over N visitor ids and print JSON, for `./x bench`.
+    #[command(hide = true)]
+    BenchFlags {
+        #[arg(long, default_value_t = 1_000_000)]
+        n: usize,
+    },
     /// Write EVENTS synthetic events over 90 days to DATABASE_URL (a fresh database), fold
     /// them into the analytics rollups, time the dashboard and print JSON, for `./x bench`.
     #[command(hide = true)]
@@ -120,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchRecs { order_lines, queries } => {
             server::bench_recs::run(&settings.database_url, order_lines, queries).await?
         }
+        Command::BenchFlags { n } => server::bench_flags::run(n)?,
         Command::BenchAnalytics { events } => server::bench_analytics::run(&settings.database_url, events).await?,
         Command::BenchReviewsFixture { count } => server::bench_reviews::run(&settings.database_url, count).await?,
     }

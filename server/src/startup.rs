@@ -97,6 +97,7 @@ impl Application {
             post_limiter: app::reviews::ssr::PostLimiter::per_minute(settings.posts_per_minute),
             review_blocks: app::reviews::ssr::BlockCache::default(),
             recommendations: settings.recommendations,
+            flags: Default::default(),
         };
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -55,6 +55,10 @@ pub fn AdminHome() -> impl IntoView {
                                         " — plan editor, subscribers and MRR, invoices, support queue"
                                     </li>
                                     <li>
+                                        <A href="/admin/flags">"Feature flags"</A>
+                                        " — roll features out by plan, account, segment, experiment or percentage; kill switch"
+                                    </li>
+                                    <li>
                                         <A href="/admin/experiments">"Experiments and banners"</A>
                                         " — hero A/B test, results with confidence intervals, banner per segment"
                                     </li>

@@ -96,6 +96,14 @@ pub async fn place_order(expected_total_cents: String, redeem_points: Option<Str
             }
         },
     };
+    if redeem_points > 0 {
+        let assignments = crate::experiments::ssr::request_assignments().await;
+        let flag = crate::flags::domain::keys::POINTS_REDEMPTION;
+        if !crate::flags::ssr::is_on(&state, &identity, assignments, flag).await? {
+            back(CartNotice::Points);
+            return Ok(());
+        }
+    }
     match super::ssr::checkout(
         &state.db,
         &state.loyalty,

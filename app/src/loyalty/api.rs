@@ -71,7 +71,8 @@ pub async fn get_leaderboard(period: Option<String>) -> Result<LeaderboardPage, 
 }
 
 /// The checkout's points control for an order of `total_cents`: (balance, the most points
-/// the order takes, points worth 1.00). `None` when logged out.
+/// the order takes, points worth 1.00). `None` when logged out or when paying with points is
+/// switched off (flag `points_redemption`).
 #[server(prefix = "/rpc")]
 pub async fn get_checkout_points(total_cents: i64) -> Result<Option<(i64, i64, i64)>, AppError> {
     let state = crate::state::state()?;
@@ -79,6 +80,10 @@ pub async fn get_checkout_points(total_cents: i64) -> Result<Option<(i64, i64, i
     let Some(user) = identity.user.as_ref() else {
         return Ok(None);
     };
+    let assignments = crate::experiments::ssr::request_assignments().await;
+    if !crate::flags::ssr::is_on(&state, &identity, assignments, crate::flags::domain::keys::POINTS_REDEMPTION).await? {
+        return Ok(None);
+    }
     let balance = super::ssr::balance(&state.db, user.id).await?;
     let max_points = super::domain::max_redeemable(total_cents, &state.loyalty);
     Ok(Some((balance, max_points, state.loyalty.points_per_euro_redeemed)))

@@ -43,6 +43,7 @@ pub fn router() -> Router<ApiState> {
         .merge(super::reviews::router())
         .merge(super::recommendations::router())
         .merge(super::analytics::router())
+        .merge(super::flags::router())
         .fallback(not_found)
 }
 
@@ -201,9 +202,17 @@ struct CheckoutRequest {
 async fn checkout(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
+    assignments: Option<Extension<app::experiments::ssr::RequestAssignments>>,
     ApiJson(body): ApiJson<CheckoutRequest>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     let user = identity.require_user()?;
+    if body.redeem_points > 0 {
+        let assignments = assignments.map(|ext| ext.0 .0).unwrap_or_default();
+        let flag = app::flags::domain::keys::POINTS_REDEMPTION;
+        if !app::flags::ssr::is_on(&state.app, &identity, assignments, flag).await? {
+            return Err(AppError::invalid("redeem_points", "Paying with points is switched off.").into());
+        }
+    }
     let order = carts::checkout(
         &state.app.db,
         &state.app.loyalty,

@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod api;
 pub mod error;
 pub mod experiments;
+pub mod flags;
 pub mod loyalty;
 pub mod middleware;
 pub mod page_cache;

@@ -39,6 +39,7 @@ struct RecommendationQuery {
 async fn recommendations(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
+    assignments: Option<Extension<app::experiments::ssr::RequestAssignments>>,
     Query(query): Query<RecommendationQuery>,
 ) -> Result<Json<Items<Product>>, ApiError> {
     let limit = query.limit.unwrap_or(8);
@@ -55,6 +56,14 @@ async fn recommendations(
         Some(raw) => Some(super::api::parse_sku(raw)?),
         None => None,
     };
+    if kind == Kind::FrequentlyBoughtTogether {
+        let assignments = assignments.map(|ext| ext.0 .0).unwrap_or_default();
+        let flag = app::flags::domain::keys::FREQUENTLY_BOUGHT_TOGETHER;
+        if !app::flags::ssr::is_on(&state.app, &identity, assignments, flag).await? {
+            // Switched off (flag): no such block anywhere, so none here either.
+            return Ok(Json(Items { items: Vec::new(), next_cursor: None }));
+        }
+    }
     if kind == Kind::ForYou {
         super::plans::require_account_feature(&state, &identity, Feature::PersonalizedRecommendations).await?;
     } else if let Some(sku) = &sku {

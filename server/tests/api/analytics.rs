@@ -162,12 +162,7 @@ async fn recommendation_blocks_shown_and_clicked_give_the_click_through_rate() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         let admin = app.admin_client().await;
-        let sku: String = sqlx::query_scalar(
-            "SELECT sku_a FROM co_purchases WHERE orders >= 2 GROUP BY sku_a ORDER BY COUNT(*) DESC, sku_a LIMIT 1",
-        )
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+        let sku = app.busiest_sku().await;
         let before = today(&app, &admin).await;
         let shown = app.count("SELECT COUNT(*) FROM domain_events WHERE kind = 'recommendation_shown'").await;
         let clicked = app.count("SELECT COUNT(*) FROM domain_events WHERE kind = 'recommendation_clicked'").await;

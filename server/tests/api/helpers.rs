@@ -181,10 +181,24 @@ impl TestApp {
         let cart = json_of(client.get(self.url("/api/v1/cart")).send().await.expect("cart")).await;
         let total = cart["total_cents"].as_i64().expect("total");
         let order = self
-            .post_json(client, "/api/v1/checkout", serde_json::json!({ "redeem_points": 0, "expected_total_cents": total }))
+            .post_json(
+                client,
+                "/api/v1/checkout",
+                serde_json::json!({ "redeem_points": 0, "expected_total_cents": total }),
+            )
             .await;
         assert_eq!(order.status(), 201, "checkout");
         json_of(order).await
+    }
+
+    /// The seeded product with the most co-purchase partners.
+    pub async fn busiest_sku(&self) -> String {
+        sqlx::query_scalar(
+            "SELECT sku_a FROM co_purchases WHERE orders >= 2 GROUP BY sku_a ORDER BY COUNT(*) DESC, sku_a LIMIT 1",
+        )
+        .fetch_one(self.db.pool())
+        .await
+        .expect("seeded co-purchases")
     }
 
     pub async fn set_stock(&self, sku: &str, stock: i64) {

@@ -8,6 +8,7 @@ mod catalog;
 mod checkout;
 mod errors;
 mod experiments;
+mod flags;
 mod helpers;
 mod loyalty;
 mod operations;

@@ -16,16 +16,6 @@ async fn recs(app: &TestApp, client: &reqwest::Client, kind: &str, sku: &str) ->
         .collect()
 }
 
-/// The seeded product with the most co-purchase partners.
-async fn busiest_sku(app: &TestApp) -> String {
-    sqlx::query_scalar(
-        "SELECT sku_a FROM co_purchases WHERE orders >= 2 GROUP BY sku_a ORDER BY COUNT(*) DESC, sku_a LIMIT 1",
-    )
-    .fetch_one(app.db.pool())
-    .await
-    .expect("seeded co-purchases")
-}
-
 async fn together(app: &TestApp, a: &str, b: &str) -> i64 {
     sqlx::query_scalar("SELECT COALESCE(MAX(orders), 0) FROM co_purchases WHERE sku_a = $1 AND sku_b = $2")
         .bind(a)
@@ -39,7 +29,7 @@ async fn together(app: &TestApp, a: &str, b: &str) -> i64 {
 async fn every_kind_leaves_out_the_product_itself_what_is_sold_out_in_the_cart_or_owned() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let sku = busiest_sku(&app).await;
+        let sku = app.busiest_sku().await;
         let shopper = shopper_client();
         app.register(&shopper).await;
 
@@ -194,7 +184,7 @@ async fn for_you_starts_from_best_sellers_and_follows_what_the_shopper_views() {
         assert_eq!(cold["items"][0]["sku"], best[0].as_str());
 
         // After viewing a product: it is left out, and what is bought with it comes first.
-        let sku = busiest_sku(&app).await;
+        let sku = app.busiest_sku().await;
         assert_eq!(shopper.get(app.url(&format!("/products/{sku}"))).send().await.unwrap().status(), 200);
         let top_partner = recs(&app, &shopper, "frequently_bought_together", &sku).await[0].clone();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -221,7 +211,7 @@ async fn for_you_starts_from_best_sellers_and_follows_what_the_shopper_views() {
 async fn clicks_and_adds_from_a_recommendation_are_counted() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let sku = busiest_sku(&app).await;
+        let sku = app.busiest_sku().await;
         let partners = recs(&app, &app.client, "frequently_bought_together", &sku).await;
         let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let click = no_redirects
