@@ -5,7 +5,8 @@ a table on stdout (PASS / MISS against the goal, "-" when a figure has no goal).
 
 Inputs (tab-separated, written by run.sh):
   samples: subject, round, req/s   (subjects: bare, leptos, home, home_on, home_off, product,
-           render_on, render_off, me, entitled, product_reviews, product_plain;
+           render_on, render_off, me, entitled, product_reviews, product_plain, render_flags,
+           render_noflags;
            home_on / home_off: / for a returning visitor with its mercato_ab cookie, on the
            app and on a second instance with MERCATO_EXPERIMENTS=off; product_reviews /
            product_plain: the product page of a product with 1,000 approved reviews and of
@@ -56,6 +57,8 @@ ME_ANCHOR = "GET /api/v1/me, the same session lookup without a plan check (same 
 ENTITLEMENTS_GOAL = ">= 0.9"  # a cached plan check costs at most a tenth of the request
 PUT_ANCHOR = "PUT /api/v1/inventory response time, same percentile (same run)"
 INGEST_ANCHOR = "inventory PUT ingest rate, PUTs answered per second (same run)"
+FLAGS_ANCHOR = "the same fresh render of / without the 20 bench flags (same server, same rounds)"
+FLAGS_GOAL = ">= 0.97"
 REVIEWS_ANCHOR = "the same product page, same session, for a product with 0 reviews (same run)"
 REVIEWS_GOAL = ">= 0.8"  # 10 reviews per page: the page costs about the same whatever the count
 
@@ -134,6 +137,14 @@ def throughput_figures(samples, load, rounds, reviews_fixture=None):
                    ME_ANCHOR, median_ratio("entitled", "me")),
             figure("entitlements_ratio_me", median_ratio("entitled", "me"), f"{ratio_unit}, {session}",
                    ME_ANCHOR, median_ratio("entitled", "me"), ENTITLEMENTS_GOAL),
+        ]
+    if len(series.get("render_flags", [])) == rounds and len(series.get("render_noflags", [])) == rounds:
+        fresh = "fresh render of / (cart cookie: no page cache), 20 flags of 10 rules each evaluated per request"
+        figs += [
+            figure("ssr_home_flags_rps", rps("render_flags"), f"{rps_unit}, {fresh}", FLAGS_ANCHOR,
+                   median_ratio("render_flags", "render_noflags")),
+            figure("ssr_home_flags_ratio", median_ratio("render_flags", "render_noflags"), f"{ratio_unit}, {fresh}",
+                   FLAGS_ANCHOR, median_ratio("render_flags", "render_noflags"), FLAGS_GOAL),
         ]
     if len(series.get("render_on", [])) == rounds and len(series.get("render_off", [])) == rounds:
         fresh = "returning visitor with a cart (no page cache: a full SSR per request)"

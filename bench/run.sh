@@ -32,7 +32,10 @@
 #   the last 7, 30 and 90 days (p95 of 40 renders each), and 5,000 live events through the
 #   outbox worker.
 # - Feature flags (`mercato bench-flags`, in process): ns per evaluation of a flag with 10
-#   rules that walks all ten and hashes the visitor id for its rollout.
+#   rules that walks all ten and hashes the visitor id for its rollout. And a fresh render
+#   of / (the visitor has a cart cookie, so no page cache) with 20 such flags evaluated for
+#   the visitor (`mercato bench-flags-fixture` writes them to the app's database between
+#   runs) against none, same rounds.
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
 # - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
@@ -347,6 +350,17 @@ measure() {
     "$(awk '$1 == "50%" { print $2 }' "$log")" "$(awk '$1 == "99%" { print $2 }' "$log")")"
 }
 
+# set_bench_flags N: the main app's database gets exactly N bench flags (see the loop).
+FLAGS_RENDER_COOKIE="$VISITOR_COOKIE; mercato_cart=1"
+set_bench_flags() {
+  RUST_LOG=warn DATABASE_URL="sqlite://$TMP/bench.db?mode=rwc" "$BIN" bench-flags-fixture --count "$1" \
+    >/dev/null 2>"$TMP/flags-fixture.log" || {
+    cat "$TMP/flags-fixture.log" >&2
+    die "mercato bench-flags-fixture failed"
+  }
+  sleep 1
+}
+
 say "throughput: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s after ${WARMUP_SECONDS} s warm-up, $ROUNDS rounds"
 for round in $(seq 1 "$ROUNDS"); do
   measure bare "$round" "$BARE_URL"
@@ -366,6 +380,20 @@ for round in $(seq 1 "$ROUNDS"); do
     measure render_on "$round" "$HOME_ON_URL" "$RENDER_COOKIE"
   fi
   measure product "$round" "$PRODUCT_URL" "$VISITOR_COOKIE"
+  # A fresh render of / (past the page cache) with 20 flags of 10 rules each evaluated for
+  # the visitor, and with none of them, back to back, alternating which goes first. The
+  # fixture rewrites the flags on the app's database; the app sees them within a second.
+  if [ $((round % 2)) = 1 ]; then
+    set_bench_flags 0
+    measure render_noflags "$round" "$HOME_URL" "$FLAGS_RENDER_COOKIE"
+    set_bench_flags 20
+    measure render_flags "$round" "$HOME_URL" "$FLAGS_RENDER_COOKIE"
+  else
+    set_bench_flags 20
+    measure render_flags "$round" "$HOME_URL" "$FLAGS_RENDER_COOKIE"
+    set_bench_flags 0
+    measure render_noflags "$round" "$HOME_URL" "$FLAGS_RENDER_COOKIE"
+  fi
   # The plan check and its anchor back to back, alternating which goes first.
   if [ $((round % 2)) = 1 ]; then
     measure me "$round" "$ME_URL" "$SESSION_COOKIE"

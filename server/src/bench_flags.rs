@@ -43,6 +43,30 @@ fn context<'a>(visitor_id: &'a str, plan: &'static str, assignments: &'a Assignm
     }
 }
 
+/// `mercato bench-flags-fixture --count N` on DATABASE_URL (the running bench app's
+/// database): replaces the bench's own flags (`bench_*`) by N flags of the ten rules above,
+/// each on, so every render evaluates them; the shop's own flags stay as they are.
+pub async fn fixture(database_url: &str, count: usize) -> anyhow::Result<()> {
+    let db = app::db::Db::connect(database_url, 1).await?;
+    let rules = serde_json::to_string(&parse_rules(FlagKind::Boolean, RULES).map_err(|e| anyhow::anyhow!(e))?)?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM flags WHERE key LIKE 'bench!_%' ESCAPE '!'").execute(&mut *tx).await?;
+    for i in 0..count {
+        sqlx::query(
+            "INSERT INTO flags (key, description, kind, is_on, default_value, off_value, rules, version, updated_at) \
+             VALUES ($1, 'bench', 'boolean', 1, 'false', 'false', $2, 1, 0)",
+        )
+        .bind(format!("bench_{i:02}"))
+        .bind(&rules)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE flags_state SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await?;
+    tx.commit().await?;
+    println!("{}", serde_json::json!({ "bench_flags": count }));
+    Ok(())
+}
+
 pub fn run(n: usize) -> anyhow::Result<()> {
     let flag = Flag {
         key: "bench_flag".into(),

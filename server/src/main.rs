@@ -66,6 +66,12 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         n: usize,
     },
+    /// Replace the bench's own flags on DATABASE_URL by COUNT flags of 10 rules, for `./x bench`.
+    #[command(hide = true)]
+    BenchFlagsFixture {
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+    },
     /// Write EVENTS synthetic events over 90 days to DATABASE_URL (a fresh database), fold
     /// them into the analytics rollups, time the dashboard and print JSON, for `./x bench`.
     #[command(hide = true)]
@@ -127,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
             server::bench_recs::run(&settings.database_url, order_lines, queries).await?
         }
         Command::BenchFlags { n } => server::bench_flags::run(n)?,
+        Command::BenchFlagsFixture { count } => server::bench_flags::fixture(&settings.database_url, count).await?,
         Command::BenchAnalytics { events } => server::bench_analytics::run(&settings.database_url, events).await?,
         Command::BenchReviewsFixture { count } => server::bench_reviews::run(&settings.database_url, count).await?,
     }

@@ -249,11 +249,22 @@ pub struct User {
     pub role: Role,
 }
 
-/// What the header needs on every page: who is logged in and how full the cart is.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What every page needs: who is logged in, how full the cart is, and the value of every
+/// feature flag for this caller (evaluated on the server, so the page and the hydrated app
+/// agree and nothing flickers).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub user: Option<User>,
     pub cart_count: i64,
+    #[serde(default)]
+    pub flags: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl SessionInfo {
+    /// Whether boolean flag `key` is on for this caller: how components read flags.
+    pub fn flag_on(&self, key: &str) -> bool {
+        self.flags.get(key) == Some(&serde_json::Value::Bool(true))
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,10 @@ pub async fn get_session_info() -> Result<SessionInfo, AppError> {
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
     let cart_count = super::ssr::cart_count(&state.db, &super::ssr::CartOwner::of(&identity)).await?;
-    Ok(SessionInfo { user: identity.user, cart_count })
+    let flags = state.flags.load(&state.db).await?;
+    let assignments = crate::experiments::ssr::request_assignments().await;
+    let caller = crate::flags::ssr::Caller::of(&state, &flags, &identity, assignments).await?;
+    Ok(SessionInfo { flags: flags.values(&caller.context()), user: identity.user, cart_count })
 }
 
 #[server(prefix = "/rpc")]

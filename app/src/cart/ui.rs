@@ -158,8 +158,12 @@ pub fn CheckoutPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Ok((_, cart, points)) => {
+                        Ok((session, cart, points)) => {
                             let total = cart.total_cents;
+                            // The server refuses points too while the flag is off; this keeps
+                            // the control away.
+                            let points = points
+                                .filter(|_| session.flag_on(crate::flags::domain::keys::POINTS_REDEMPTION));
                             view! {
                                 {notice()
                                     .map(|notice| {

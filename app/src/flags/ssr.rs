@@ -27,20 +27,54 @@ pub struct FlagSet {
     /// Whether any rule looks at the plan or the segment (each costs a lookup per request).
     needs_plan: bool,
     needs_segment: bool,
+    /// Flags that are on and roll out by percentage: the only ones whose value differs
+    /// between anonymous visitors of one experiment group (the page cache keys on them).
+    rollouts: Vec<String>,
 }
 
 impl FlagSet {
-    fn new(generation: i64, flags: Vec<Flag>) -> FlagSet {
+    pub fn new(generation: i64, flags: Vec<Flag>) -> FlagSet {
         use super::domain::Condition;
         let conditions = || flags.iter().filter(|f| f.on).flat_map(|f| f.rules.iter().map(|r| &r.condition));
         let needs_plan = conditions().any(|c| matches!(c, Condition::PlanIn { .. }));
         let needs_segment = conditions().any(|c| matches!(c, Condition::SegmentIn { .. }));
+        let rollouts = flags
+            .iter()
+            .filter(|f| f.on && f.rules.iter().any(|r| matches!(r.condition, Condition::Rollout { .. })))
+            .map(|f| f.key.clone())
+            .collect();
         FlagSet {
             generation,
             flags: flags.into_iter().map(|f| (f.key.clone(), f)).collect(),
             needs_plan,
             needs_segment,
+            rollouts,
         }
+    }
+
+    /// What distinguishes one anonymous visitor's pages from another's by flags: the values
+    /// of the rolled-out flags (empty when none rolls out). Anonymous visitors are on the
+    /// free plan in the `new` segment with no account, so no other rule tells them apart;
+    /// experiment variants are keyed separately.
+    pub fn anonymous_key(&self, visitor_id: &str, assignments: &Assignments) -> String {
+        let mut key = String::new();
+        let ctx = Context {
+            visitor_id,
+            user_id: None,
+            email: None,
+            plan: crate::plans::domain::FREE_PLAN,
+            segment: Segment::New,
+            assignments,
+        };
+        for name in &self.rollouts {
+            if let Some(flag) = self.flags.get(name) {
+                key.push_str(name);
+                key.push('=');
+                key.push_str(&super::domain::evaluate(flag, &ctx).to_string());
+                key.push(';');
+            }
+        }
+        key
     }
 
     /// The value of flag `key` for `ctx`; `Value::Null` for a flag that does not exist.

@@ -11,6 +11,7 @@
 
 use super::middleware::{cookie, CspNonce};
 use app::accounts::ssr::SESSION_COOKIE;
+use app::flags::ssr::FlagSet;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -51,8 +52,8 @@ impl PageCache {
     }
 }
 
-/// Whether this request may be answered from (and stored in) the cache.
-fn cache_key(request: &Request) -> Option<String> {
+/// Whether this request may be answered from (and stored in) the cache, and under which key.
+fn cache_key(request: &Request, flags: &FlagSet) -> Option<String> {
     if request.method() != Method::GET {
         return None;
     }
@@ -72,7 +73,16 @@ fn cache_key(request: &Request) -> Option<String> {
         .get::<app::experiments::ssr::RequestAssignments>()
         .map(|assigned| assigned.0.to_json())
         .unwrap_or_default();
-    Some(format!("{}|{assignments}", request.uri()))
+    // A flag rolled out to a share of visitors changes the page per visitor: its value is part
+    // of the key too.
+    let rolled_out = match (
+        request.extensions().get::<app::accounts::ssr::Identity>(),
+        request.extensions().get::<app::experiments::ssr::RequestAssignments>(),
+    ) {
+        (Some(identity), Some(assigned)) => flags.anonymous_key(&identity.visitor_id, &assigned.0),
+        _ => String::new(),
+    };
+    Some(format!("{}|{assignments}|{rolled_out}", request.uri()))
 }
 
 /// On a cache hit the page's server function does not run, so what it would have recorded
@@ -129,7 +139,11 @@ fn assemble(entry: &Entry, nonce: &str) -> Response {
 }
 
 pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
-    let Some(key) = cache_key(&request) else {
+    // Flags that cannot be read: the page is rendered, not shared.
+    let Ok(flags) = cache.state.flags.load(&cache.state.db).await else {
+        return next.run(request).await;
+    };
+    let Some(key) = cache_key(&request, &flags) else {
         return next.run(request).await;
     };
     let nonce = request.extensions().get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default();
@@ -185,5 +199,39 @@ mod tests {
         let response = assemble(&entry, "xyz");
         let bytes = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 1024)).unwrap();
         assert_eq!(&bytes[..], b"<script nonce=\"xyz\">x</script><link nonce=\"xyz\">");
+    }
+
+    fn page_request(visitor_id: &str) -> Request {
+        let mut request = Request::builder().uri("/products/TEA-001").body(Body::empty()).unwrap();
+        request.extensions_mut().insert(app::accounts::ssr::Identity::anonymous(visitor_id.to_string()));
+        request.extensions_mut().insert(app::experiments::ssr::RequestAssignments(Default::default()));
+        request
+    }
+
+    #[test]
+    fn visitors_on_either_side_of_a_rollout_get_different_keys_and_others_share_one() {
+        use app::flags::domain::{parse_rules, Flag, FlagKind};
+        let flag = |rules: &str| Flag {
+            key: "frequently_bought_together".into(),
+            description: String::new(),
+            kind: FlagKind::Boolean,
+            on: true,
+            default: serde_json::json!(false),
+            off: serde_json::json!(false),
+            rules: parse_rules(FlagKind::Boolean, rules).unwrap(),
+            version: 1,
+        };
+        let ids: Vec<String> = (1u32..400).map(|i| format!("{:032x}", i)).collect();
+        let half = FlagSet::new(1, vec![flag("rollout 50% => true")]);
+        let inside = |id: &String| app::flags::domain::in_rollout("frequently_bought_together", id, 5000);
+        let member = ids.iter().find(|id| inside(id)).unwrap();
+        let other_member = ids.iter().filter(|id| inside(id)).nth(1).unwrap();
+        let outsider = ids.iter().find(|id| !inside(id)).unwrap();
+        let key = |set: &FlagSet, id: &str| cache_key(&page_request(id), set).unwrap();
+        assert_ne!(key(&half, member), key(&half, outsider), "a member's page is never an outsider's");
+        assert_eq!(key(&half, member), key(&half, other_member), "members share one cached page");
+        // Without a rollout every anonymous visitor shares the page.
+        let everyone = FlagSet::new(1, vec![flag("everyone => true")]);
+        assert_eq!(key(&everyone, member), key(&everyone, outsider));
     }
 }

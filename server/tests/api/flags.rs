@@ -237,3 +237,36 @@ async fn flags_are_the_owners_and_bad_flags_are_refused_with_the_field() {
         assert_eq!(app.count("SELECT COUNT(*) FROM flags").await, 2, "{backend:?}: nothing stored");
     }
 }
+
+#[tokio::test]
+async fn anonymous_visitors_on_either_side_of_a_rollout_never_share_a_cached_page() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let admin = app.admin_client().await;
+        let sku = app.busiest_sku().await;
+        let half = json!({ "kind": "boolean", "on": true, "default": false, "off": false,
+                           "rules": [{ "condition": { "kind": "rollout", "basis_points": 5000 }, "value": true }] });
+        let url = app.url(&format!("/api/v1/admin/flags/{}", keys::FREQUENTLY_BOUGHT_TOGETHER));
+        assert_eq!(admin.put(url).json(&half).send().await.unwrap().status(), 200);
+        // Two visitor ids (as the server mints them: hex) on either side of the 50 % line.
+        let ids: Vec<String> = (0u32..).map(|i| format!("{:032x}", u128::from(i) * 7_919 + 1)).take(200).collect();
+        let inside = |id: &String| app::flags::domain::in_rollout(keys::FREQUENTLY_BOUGHT_TOGETHER, id, 5000);
+        let (Some(member), Some(outsider)) = (ids.iter().find(|id| inside(id)), ids.iter().find(|id| !inside(id)))
+        else {
+            panic!("no ids on both sides of the rollout");
+        };
+        let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let page = |visitor: &str| {
+            let request = plain
+                .get(app.url(&format!("/products/{sku}")))
+                .header("Cookie", format!("mercato_vid={visitor}; mercato_ab={{\"hero\":\"control\"}}"));
+            async move { request.send().await.unwrap().text().await.unwrap() }
+        };
+        let block = "data-kind=\"frequently_bought_together\"";
+        // Back to back, within the cache's second: each gets the page of its own side.
+        for _ in 0..3 {
+            assert!(page(member).await.contains(block), "{backend:?}: inside the rollout");
+            assert!(!page(outsider).await.contains(block), "{backend:?}: outside, never a member's cached page");
+        }
+    }
+}
