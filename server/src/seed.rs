@@ -187,6 +187,7 @@ const MAX_BROWSING_SESSIONS: u64 = 20_000;
 /// the same session rule as live events, written as one rollup.
 async fn seed_analytics(db: &Db, orders_before: i64, n_orders: u64, rng: &mut SplitMix64) -> anyhow::Result<()> {
     use app::admin::domain::{metric, Rollup, Touch};
+    use app::recommendations::domain::Kind;
     let now = now_ms();
     let sixty_days_ms = 60 * 24 * 3600 * 1000_u64;
     let mut rollup = Rollup::default();
@@ -211,12 +212,12 @@ async fn seed_analytics(db: &Db, orders_before: i64, n_orders: u64, rng: &mut Sp
             // visitor in twenty-five follows one.
             if page > 0 {
                 let day = app::admin::domain::day_of(*at);
-                for kind in ["frequently_bought_together", "upsell"] {
-                    rollup.count(day, metric::REC_SHOWN, kind, 1);
+                for kind in [Kind::FrequentlyBoughtTogether, Kind::Upsell] {
+                    rollup.count(day, metric::REC_SHOWN, kind.key(), 1);
                 }
                 if rng.below(25) == 0 {
-                    let kind = if rng.below(2) == 0 { "frequently_bought_together" } else { "upsell" };
-                    rollup.count(day, metric::REC_CLICKED, kind, 1);
+                    let kind = if rng.below(2) == 0 { Kind::FrequentlyBoughtTogether } else { Kind::Upsell };
+                    rollup.count(day, metric::REC_CLICKED, kind.key(), 1);
                 }
             }
         }

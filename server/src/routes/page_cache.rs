@@ -52,18 +52,19 @@ impl PageCache {
     }
 }
 
+/// Whether this request may be answered from (and stored in) the cache at all: an anonymous
+/// GET of a catalog page. Cheap, so everything else passes without reading the flags.
+fn is_cacheable(request: &Request) -> bool {
+    let path = request.uri().path();
+    request.method() == Method::GET
+        && (path == "/" || path == "/search" || path.starts_with("/category/") || path.starts_with("/products/"))
+        && cookie(request, SESSION_COOKIE).is_none()
+        && cookie(request, CART_COOKIE).is_none()
+}
+
 /// Whether this request may be answered from (and stored in) the cache, and under which key.
 fn cache_key(request: &Request, flags: &FlagSet) -> Option<String> {
-    if request.method() != Method::GET {
-        return None;
-    }
-    let path = request.uri().path();
-    let cacheable_path =
-        path == "/" || path == "/search" || path.starts_with("/category/") || path.starts_with("/products/");
-    if !cacheable_path {
-        return None;
-    }
-    if cookie(request, SESSION_COOKIE).is_some() || cookie(request, CART_COOKIE).is_some() {
+    if !is_cacheable(request) {
         return None;
     }
     // A visitor's experiment assignments change the page; they are part of the key (as the
@@ -139,6 +140,9 @@ fn assemble(entry: &Entry, nonce: &str) -> Response {
 }
 
 pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
+    if !is_cacheable(&request) {
+        return next.run(request).await;
+    }
     // Flags that cannot be read: the page is rendered, not shared.
     let Ok(flags) = cache.state.flags.load(&cache.state.db).await else {
         return next.run(request).await;
