@@ -15,6 +15,7 @@
 //!   HTML) for the last 7, 30 and 90 days, p50 / p95 / max of 40 runs each after 5 warm-up
 //!   runs; `report_ms` the queries alone.
 
+use crate::sample::{summary, SplitMix64};
 use app::admin::domain::{day_of, DateRange, Rollup};
 use app::db::Db;
 use app::events::{kind, Event};
@@ -28,18 +29,6 @@ const WARM_UP: usize = 5;
 const LIVE_EVENTS: usize = 5_000;
 /// Events per transaction when writing the log.
 const LOG_BATCH: usize = 10_000;
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n.max(1)
-    }
-}
 
 /// A generated event, compact until it is written.
 enum Gen {
@@ -94,7 +83,7 @@ fn event(id: i64, at: i64, generated: &Gen, products: &Products) -> Event {
 }
 
 /// Sessions until there are `n` events, sorted by time.
-fn generate(n: usize, products: &Products, now: i64, rng: &mut Rng) -> Vec<(i64, Gen)> {
+fn generate(n: usize, products: &Products, now: i64, rng: &mut SplitMix64) -> Vec<(i64, Gen)> {
     let visitors = (n / 16).max(1) as u64;
     let span = 90 * DAY_MS as u64 - 3_600_000;
     let mut out = Vec::with_capacity(n + 64);
@@ -125,12 +114,6 @@ fn generate(n: usize, products: &Products, now: i64, rng: &mut Rng) -> Vec<(i64,
     }
     out.sort_by_key(|(at, _)| *at);
     out
-}
-
-fn summary(samples: &mut [f64]) -> serde_json::Value {
-    samples.sort_by(f64::total_cmp);
-    let at = |p: f64| samples[(((p / 100.0) * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
-    json!({ "n": samples.len(), "p50": at(50.0), "p95": at(95.0), "max": samples[samples.len() - 1] })
 }
 
 async fn write_log(db: &Db, events: &[Event], progress: &ProgressBar) -> anyhow::Result<()> {
@@ -172,7 +155,7 @@ pub async fn run(database_url: &str, n_events: usize) -> anyhow::Result<()> {
         buyer: sqlx::query_scalar("SELECT MIN(id) FROM users").fetch_one(db.pool()).await?,
     };
     let now = now_ms();
-    let mut rng = Rng(0xA11A_0001);
+    let mut rng = SplitMix64(0xA11A_0001);
     let generated = generate(n_events, &products, now, &mut rng);
     let events: Vec<Event> =
         generated.iter().enumerate().map(|(i, (at, g))| event(i as i64 + 1, *at, g, &products)).collect();

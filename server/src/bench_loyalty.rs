@@ -9,6 +9,7 @@
 //!   totals), spread over the members.
 //! - `balanced`: every balance still equals the sum of its ledger afterwards.
 
+use crate::sample::{percentile, SplitMix64};
 use app::db::Db;
 use app::loyalty::domain::{period_keys, Period};
 use app::shared::now_ms;
@@ -20,17 +21,9 @@ use std::time::{Duration, Instant};
 const QUERIES_PER_PERIOD: usize = 300;
 const ROWS_PER_INSERT: usize = 500;
 
-/// SplitMix64: deterministic points per member.
-fn mix(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
+/// A deterministic number per member id (balances, period points, writers' picks).
+fn points_of(seed: u64) -> u64 {
+    SplitMix64(seed).next_u64()
 }
 
 /// Inserts `members` shoppers with points accounts and period totals, in multi-row batches.
@@ -60,7 +53,7 @@ async fn seed_members(db: &Db, members: usize) -> anyhow::Result<i64> {
         ))
         .execute(&mut *tx)
         .await?;
-        let balance = |id: i64| (mix(id as u64) % 50_000) as i64;
+        let balance = |id: i64| (points_of(id as u64) % 50_000) as i64;
         let accounts = ids
             .iter()
             .map(|id| format!("({id}, {}, 0, {}, {now}, 0)", balance(*id), balance(*id)))
@@ -91,7 +84,7 @@ async fn seed_members(db: &Db, members: usize) -> anyhow::Result<i64> {
         for (salt, period) in periods.iter().enumerate() {
             let totals = ids
                 .iter()
-                .map(|id| format!("('{period}', {id}, {})", 1 + (mix(*id as u64 ^ (salt as u64 + 1)) % 10_000)))
+                .map(|id| format!("('{period}', {id}, {})", 1 + (points_of(*id as u64 ^ (salt as u64 + 1)) % 10_000)))
                 .collect::<Vec<_>>()
                 .join(", ");
             sqlx::query(&format!("INSERT INTO points_period_totals (period, user_id, points) VALUES {totals}"))
@@ -145,7 +138,7 @@ pub async fn run(database_url: &str, members: usize, writers: usize, seconds: u6
         tasks.push(tokio::spawn(async move {
             let mut n: u64 = 0;
             while Instant::now() < deadline {
-                let user_id = first_id + (mix((writer as u64) << 32 | n) % members as u64) as i64;
+                let user_id = first_id + (points_of((writer as u64) << 32 | n) % members as u64) as i64;
                 let mut tx = db.begin_write().await?;
                 let source = format!("bench:write:{writer}:{n}");
                 app::loyalty::ssr::award(&mut tx, user_id, 10, "challenge", source, "Bench reward".into())

@@ -18,6 +18,7 @@
 //! - `co_purchases_match`: the table after the 1,000 incremental orders equals a full
 //!   recomputation from the order lines (the command fails if not).
 
+use crate::sample::{summary, SplitMix64};
 use app::db::Db;
 use app::recommendations::domain::{Kind, RecRules};
 use app::recommendations::ssr::{add_order, recommend, Viewer};
@@ -35,35 +36,6 @@ const WARM_UP: usize = 20;
 const VIEWING_SHOPPERS: usize = 4;
 /// Expected lines per seeded order (1–4, repeats dropped): the first estimate of orders to seed.
 const LINES_PER_ORDER: f64 = 2.5;
-
-/// SplitMix64: deterministic choices of products, viewers and orders.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % n.max(1) as u64) as usize
-    }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
-
-fn summary(samples: &mut [f64]) -> serde_json::Value {
-    samples.sort_by(f64::total_cmp);
-    serde_json::json!({
-        "n": samples.len(),
-        "p50": percentile(samples, 50.0),
-        "p95": percentile(samples, 95.0),
-        "p99": percentile(samples, 99.0),
-        "max": samples[samples.len() - 1],
-    })
-}
 
 async fn count(db: &Db, sql: &str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(sql).fetch_one(db.pool()).await?)
@@ -120,7 +92,7 @@ pub async fn run(database_url: &str, order_lines: u64, queries: usize) -> anyhow
     anyhow::ensure!(products.len() >= 4 && !shoppers.is_empty(), "the seed left no products or shoppers");
 
     // A few seeded shoppers have recent views (as the consumer keeps them) for `for_you`.
-    let mut rng = Rng(0x5EC5_0001);
+    let mut rng = SplitMix64(0x5EC5_0001);
     let now = now_ms();
     let viewing: Vec<Viewer> = shoppers
         .iter()
@@ -129,7 +101,7 @@ pub async fn run(database_url: &str, order_lines: u64, queries: usize) -> anyhow
         .collect();
     for viewer in &viewing {
         for n in 0..5 {
-            let sku = &products[rng.below(products.len())].0;
+            let sku = &products[rng.index(products.len())].0;
             sqlx::query(
                 "INSERT INTO visitor_views (visitor_id, sku, viewed_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (visitor_id, sku) DO UPDATE SET viewed_at = excluded.viewed_at",
@@ -160,7 +132,7 @@ pub async fn run(database_url: &str, order_lines: u64, queries: usize) -> anyhow
                 let viewer = if i % 2 == 0 { viewing[(i / 2) % viewing.len()].clone() } else { cold.clone() };
                 (None, viewer)
             } else {
-                let sku = products[rng.below(products.len())].0.as_str();
+                let sku = products[rng.index(products.len())].0.as_str();
                 let viewer = if i % 2 == 0 { shopper_viewer(shoppers[(i / 2) % shoppers.len()]) } else { cold.clone() };
                 (Some(sku), viewer)
             };
@@ -196,8 +168,8 @@ pub async fn run(database_url: &str, order_lines: u64, queries: usize) -> anyhow
     let baskets: Vec<Vec<usize>> = (0..APPLIED_ORDERS)
         .map(|_| {
             let mut basket = Vec::new();
-            for _ in 0..1 + rng.below(4) {
-                let pick = rng.below(products.len());
+            for _ in 0..1 + rng.index(4) {
+                let pick = rng.index(products.len());
                 if !basket.contains(&pick) {
                     basket.push(pick);
                 }

@@ -11,6 +11,7 @@
 //! Prints one JSON object on stdout: `reviewed_sku`, `plain_sku`, `reviews` and `seconds`
 //! (wall time to create the reviewers, submit and approve the reviews).
 
+use crate::sample::SplitMix64;
 use app::accounts::domain::{Role, User};
 use app::db::Db;
 use app::loyalty::domain::LoyaltyRules;
@@ -23,14 +24,6 @@ use std::time::Instant;
 const USERS_PER_INSERT: usize = 500;
 /// Reviews per `approve_imported` call (one write transaction each).
 const APPROVALS_PER_CALL: usize = 200;
-
-/// SplitMix64: deterministic ratings and texts per review.
-fn mix(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// Ratings lean positive, as real ones do; every star appears.
 const RATINGS: [i64; 10] = [5, 5, 5, 4, 4, 4, 3, 3, 2, 1];
@@ -54,7 +47,7 @@ const SENTENCES: [&str; 8] = [
 ];
 
 fn draft(n: u64) -> anyhow::Result<ReviewDraft> {
-    let r = mix(n);
+    let r = SplitMix64(n).next_u64();
     let rating = RATINGS[(r % RATINGS.len() as u64) as usize];
     let title = format!("{} (#{})", TITLES[rating as usize - 1][((r >> 8) % 2) as usize], n + 1);
     // One to four different sentences.

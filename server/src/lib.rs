@@ -10,6 +10,7 @@ pub mod bench_recs;
 pub mod bench_reviews;
 pub mod config;
 pub mod routes;
+pub mod sample;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 //! order history with its loyalty points, so recommendations, leaderboards and analytics
 //! have real content on first start. Same input, same data.
 
+use crate::sample::SplitMix64;
 use app::catalog::ssr::{seed_catalog, SeedCatalog};
 use app::db::Db;
 use app::shared::now_ms;
@@ -19,24 +20,6 @@ pub fn demo_catalog() -> SeedCatalog {
 pub async fn catalog_is_empty(db: &Db) -> anyhow::Result<bool> {
     let n_products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(db.pool()).await?;
     Ok(n_products == 0)
-}
-
-/// SplitMix64: a tiny, well-distributed deterministic generator (no seed from the OS, so
-/// every run of `mercato seed` produces the same shop).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 const FIRST_NAMES: &[&str] = &[
@@ -337,12 +320,5 @@ mod tests {
             let image = format!("{}/../public{}", env!("CARGO_MANIFEST_DIR"), product.image);
             assert!(std::path::Path::new(&image).exists(), "missing image {image}");
         }
-    }
-
-    #[test]
-    fn the_generator_is_deterministic() {
-        let mut a = SplitMix64(7);
-        let mut b = SplitMix64(7);
-        assert_eq!((0..5).map(|_| a.next()).collect::<Vec<_>>(), (0..5).map(|_| b.next()).collect::<Vec<_>>());
     }
 }

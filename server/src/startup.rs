@@ -244,10 +244,12 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Context every Leptos render and server function gets: the state, and this response's
-/// CSP nonce so inline hydration scripts are allowed by the Content-Security-Policy.
+/// Context every Leptos render and server function gets: the state, a scope for the
+/// request's evaluated flags, and this response's CSP nonce so inline hydration scripts are
+/// allowed by the Content-Security-Policy.
 fn provide_request_context(state: &AppState) {
     provide_context(state.clone());
+    provide_context(app::flags::ssr::FlagScope::default());
     if let Some(parts) = use_context::<http::request::Parts>() {
         if let Some(nonce) = parts.extensions.get::<mw::CspNonce>() {
             provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));

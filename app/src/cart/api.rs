@@ -15,10 +15,8 @@ pub async fn get_session_info() -> Result<SessionInfo, AppError> {
     let state = crate::state::state()?;
     let identity = crate::state::identity().await?;
     let cart_count = super::ssr::cart_count(&state.db, &super::ssr::CartOwner::of(&identity)).await?;
-    let flags = state.flags.load(&state.db).await?;
-    let assignments = crate::experiments::ssr::request_assignments().await;
-    let caller = crate::flags::ssr::Caller::of(&state, &flags, &identity, assignments).await?;
-    Ok(SessionInfo { flags: flags.values(&caller.context()), user: identity.user, cart_count })
+    let flags = crate::flags::ssr::for_request(&state).await?;
+    Ok(SessionInfo { flags: flags.values(), user: identity.user, cart_count })
 }
 
 #[server(prefix = "/rpc")]
@@ -100,9 +98,8 @@ pub async fn place_order(expected_total_cents: String, redeem_points: Option<Str
         },
     };
     if redeem_points > 0 {
-        let assignments = crate::experiments::ssr::request_assignments().await;
         let flag = crate::flags::domain::keys::POINTS_REDEMPTION;
-        if !crate::flags::ssr::is_on(&state, &identity, assignments, flag).await? {
+        if !crate::flags::ssr::for_request(&state).await?.is_on(flag) {
             back(CartNotice::Points);
             return Ok(());
         }

@@ -364,6 +364,18 @@ impl Caller {
         }
     }
 
+    /// A caller from what is known of them; `user` is the account's id and e-mail.
+    pub fn new(
+        visitor_id: String,
+        user: Option<(i64, String)>,
+        plan: String,
+        segment: Segment,
+        assignments: Assignments,
+    ) -> Caller {
+        let (user_id, email) = user.map_or((None, None), |(id, email)| (Some(id), Some(email)));
+        Caller { visitor_id, user_id, email, plan, segment, assignments }
+    }
+
     /// The request's caller. Plan and segment are read only when a rule of a flag that is on
     /// looks at them.
     pub async fn of(
@@ -383,20 +395,63 @@ impl Caller {
         } else {
             Segment::New
         };
-        Ok(Caller {
-            visitor_id: identity.visitor_id.clone(),
-            user_id: user.map(|u| u.id),
-            email: user.map(|u| u.email.clone()),
-            plan,
-            segment,
-            assignments,
-        })
+        let user = user.map(|u| (u.id, u.email.clone()));
+        Ok(Caller::new(identity.visitor_id.clone(), user, plan, segment, assignments))
     }
 }
 
-/// Whether flag `key` is on for this caller: `flags.is_on(key, &ctx)` for code that has no
-/// caller built yet. Server functions pass `experiments::ssr::request_assignments()`, API
-/// handlers their `RequestAssignments` extension.
+/// The flags of one request: the set this server holds and the caller they are evaluated
+/// for, looked up once however many components and server functions ask.
+#[derive(Clone)]
+pub struct RequestFlags {
+    pub set: Arc<FlagSet>,
+    pub caller: Arc<Caller>,
+}
+
+impl RequestFlags {
+    pub async fn of(
+        state: &crate::state::AppState,
+        identity: &Identity,
+        assignments: Assignments,
+    ) -> Result<RequestFlags, AppError> {
+        let set = state.flags.load(&state.db).await?;
+        let caller = Caller::of(state, &set, identity, assignments).await?;
+        Ok(RequestFlags { set, caller: Arc::new(caller) })
+    }
+
+    pub fn is_on(&self, key: &str) -> bool {
+        self.set.is_on(key, &self.caller.context())
+    }
+
+    /// Every flag's value for this caller (what pages carry to the browser).
+    pub fn values(&self) -> BTreeMap<String, Value> {
+        self.set.values(&self.caller.context())
+    }
+}
+
+/// Where a request keeps its [`RequestFlags`] once built: the server provides a fresh one as
+/// context to every render and server-function call.
+#[derive(Clone, Default)]
+pub struct FlagScope(Arc<tokio::sync::OnceCell<RequestFlags>>);
+
+/// Inside a render or a server function: this request's flags, built on first use and
+/// shared by every later reader in the same request (the page's session info, the product
+/// page's blocks, checkout).
+pub async fn for_request(state: &crate::state::AppState) -> Result<RequestFlags, AppError> {
+    let build = || async {
+        let identity = crate::state::identity().await?;
+        let assignments = crate::experiments::ssr::request_assignments().await;
+        RequestFlags::of(state, &identity, assignments).await
+    };
+    match leptos::prelude::use_context::<FlagScope>() {
+        Some(scope) => scope.0.get_or_try_init(build).await.cloned(),
+        None => build().await,
+    }
+}
+
+/// Whether flag `key` is on for this caller, for axum handlers (which have no Leptos
+/// context); server functions use [`for_request`]. A flag that is off is answered without
+/// looking the caller up.
 pub async fn is_on(
     state: &crate::state::AppState,
     identity: &Identity,
@@ -438,14 +493,8 @@ pub async fn preview(
         crate::experiments::ssr::segment_of(&state.db, user.as_ref().map(|(id, _)| *id), state.high_value_cents)
             .await?;
     let visitor_id = user.as_ref().map_or_else(|| "preview".to_string(), |(id, _)| format!("user-{id}"));
-    let caller = Caller {
-        visitor_id,
-        user_id: user.as_ref().map(|(id, _)| *id),
-        email: user.map(|(_, email)| email),
-        plan: plan.map_or(account_plan, str::to_string),
-        segment,
-        assignments: Assignments::default(),
-    };
+    let plan = plan.map_or(account_plan, str::to_string);
+    let caller = Caller::new(visitor_id, user, plan, segment, Assignments::default());
     let ctx = caller.context();
     Ok(set.flags.values().map(|flag| (flag.key.clone(), super::domain::explain(flag, &ctx))).collect())
 }

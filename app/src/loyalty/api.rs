@@ -80,8 +80,7 @@ pub async fn get_checkout_points(total_cents: i64) -> Result<Option<(i64, i64, i
     let Some(user) = identity.user.as_ref() else {
         return Ok(None);
     };
-    let assignments = crate::experiments::ssr::request_assignments().await;
-    if !crate::flags::ssr::is_on(&state, &identity, assignments, crate::flags::domain::keys::POINTS_REDEMPTION).await? {
+    if !crate::flags::ssr::for_request(&state).await?.is_on(crate::flags::domain::keys::POINTS_REDEMPTION) {
         return Ok(None);
     }
     let balance = super::ssr::balance(&state.db, user.id).await?;

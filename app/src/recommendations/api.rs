@@ -16,9 +16,8 @@ pub async fn get_product_recs_html(sku: String) -> Result<String, AppError> {
     let identity = crate::state::identity().await?;
     let sku = crate::shared::Sku::parse(&sku).map_err(|_| AppError::NotFound(format!("product '{sku}'")))?;
     let viewer = Viewer::of(&identity);
-    let assignments = crate::experiments::ssr::request_assignments().await;
     let flag = crate::flags::domain::keys::FREQUENTLY_BOUGHT_TOGETHER;
-    let together = if crate::flags::ssr::is_on(&state, &identity, assignments, flag).await? {
+    let together = if crate::flags::ssr::for_request(&state).await?.is_on(flag) {
         recommend(&state.db, &state.recommendations, Kind::FrequentlyBoughtTogether, Some(sku.as_str()), &viewer, 3)
             .await?
     } else {

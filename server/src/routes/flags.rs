@@ -7,7 +7,7 @@ use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::experiments::ssr::RequestAssignments;
 use app::flags::domain::{check_rule, parse_key, parse_value, Flag, FlagKind, Rule};
-use app::flags::ssr::{Caller, FlagInput};
+use app::flags::ssr::{FlagInput, RequestFlags};
 use app::shared::AppError;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
@@ -34,10 +34,9 @@ async fn my_flags(
     Extension(identity): Extension<Identity>,
     assignments: Option<Extension<RequestAssignments>>,
 ) -> Result<Json<Evaluated>, ApiError> {
-    let set = state.app.flags.load(&state.app.db).await?;
     let assignments = assignments.map(|ext| ext.0 .0).unwrap_or_default();
-    let caller = Caller::of(&state.app, &set, &identity, assignments).await?;
-    Ok(Json(Evaluated { flags: set.values(&caller.context()) }))
+    let flags = RequestFlags::of(&state.app, &identity, assignments).await?;
+    Ok(Json(Evaluated { flags: flags.values() }))
 }
 
 #[derive(Serialize)]
