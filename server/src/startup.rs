@@ -84,7 +84,7 @@ impl Application {
         let (events, events_receiver) = app::events::buffer::EventBuffer::new();
         let experiments = app::experiments::ssr::ExperimentCatalog::new(settings.experiments_enabled);
         experiments.reload(&db).await?;
-        let app_state = AppState {
+        let app_state = AppState::new(app::state::Services {
             db: db.clone(),
             leptos_options,
             secure_cookies: settings.secure_cookies,
@@ -98,17 +98,17 @@ impl Application {
             review_blocks: app::reviews::ssr::BlockCache::default(),
             recommendations: settings.recommendations,
             flags: Default::default(),
-        };
+        });
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let api_state = ApiState {
+        let api_state = ApiState::new(crate::routes::ApiServices {
             app: app_state.clone(),
             inventory_token,
             metrics: metrics_handle(),
             prices: prices.clone(),
             shutdown: shutdown_rx,
             event_limiter: crate::routes::experiments::event_limiter(),
-        };
+        });
         Ok(Application {
             listener,
             experiments: app_state.experiments.clone(),

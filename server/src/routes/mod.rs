@@ -17,9 +17,27 @@ pub mod reviews;
 use app::state::AppState;
 use std::sync::Arc;
 
-/// What the non-Leptos handlers need besides [`AppState`].
+/// What the non-Leptos handlers need besides [`AppState`], behind one `Arc` for the same
+/// reason as `AppState` (cloned by every layer for every request).
 #[derive(Clone)]
-pub struct ApiState {
+pub struct ApiState(Arc<ApiServices>);
+
+impl ApiState {
+    pub fn new(services: ApiServices) -> ApiState {
+        ApiState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for ApiState {
+    type Target = ApiServices;
+
+    fn deref(&self) -> &ApiServices {
+        &self.0
+    }
+}
+
+/// The parts of [`ApiState`].
+pub struct ApiServices {
     pub app: AppState,
     /// Bearer token of the inventory webhook.
     pub inventory_token: Arc<str>,
