@@ -17,15 +17,15 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-/// Request bodies above this are refused with 413 (forms and JSON here are tiny).
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The whole HTTP surface as one service: the router behind the layers (see [`service`]).
+pub type HttpService =
+    tower::util::BoxCloneSyncService<Request<Body>, axum::response::Response, std::convert::Infallible>;
 
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    router: HttpService,
     db: Db,
     port: u16,
     prices: crate::routes::prices::PriceFeed,
@@ -113,7 +113,7 @@ impl Application {
             listener,
             experiments: app_state.experiments.clone(),
             state: app_state.clone(),
-            router: router(api_state),
+            router: service(api_state),
             db,
             port,
             prices,
@@ -159,7 +159,7 @@ impl Application {
         let expiry = tokio::spawn(app::loyalty::ssr::run_expiry(self.db.clone(), self.state.loyalty, stop_rx.clone()));
         let tailer = tokio::spawn(crate::routes::prices::run_tailer(self.db.clone(), self.prices.clone(), stop_rx));
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
-        let result = axum::serve(self.listener, self.router)
+        let result = axum::serve(self.listener, axum::ServiceExt::into_make_service(self.router))
             .with_graceful_shutdown({
                 let stop_tx = stop_tx.clone();
                 async move {
@@ -261,7 +261,44 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
     handle_server_fns_with_context(move || provide_request_context(&state), request).await
 }
 
-/// The whole HTTP surface. A function of the state so tests can drive it without a socket.
+/// The whole HTTP surface: [`router`] behind the layers every request passes. A function of
+/// the state so tests can drive it without a socket.
+///
+/// **Rationale:** the layers wrap the router once, rather than every route through
+/// `Router::layer`: axum clones a route's whole stack of layers for every call (a boxed
+/// service and a state per layer), and a page served from the page cache never needs the
+/// router at all. Outermost first:
+/// - tracing opens the request's span (its `matched_path` is filled in by [`mw::tag_route`]);
+/// - `security_headers` mints the CSP nonce and sets the headers on every response;
+/// - `record_metrics` counts the request under the route [`mw::tag_route`] (or the page cache)
+///   put on the response;
+/// - the body limit;
+/// - `identity` resolves the visitor and the session, `assign_experiments` the visitor's
+///   variants;
+/// - the page cache answers anonymous catalog pages it holds.
+pub fn service(api_state: ApiState) -> HttpService {
+    use axum::middleware::{from_fn, from_fn_with_state};
+    let page_cache = crate::routes::page_cache::PageCache::new(api_state.app.clone());
+    let layers = tower::ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+            tracing::info_span!(
+                "http",
+                method = %request.method(),
+                path = %request.uri().path(),
+                matched_path = tracing::field::Empty
+            )
+        }))
+        .layer(from_fn(mw::security_headers))
+        .layer(from_fn(mw::record_metrics))
+        .layer(from_fn(mw::limit_body))
+        .layer(from_fn_with_state(api_state.clone(), mw::identity))
+        .layer(from_fn_with_state(api_state.clone(), mw::assign_experiments))
+        .layer(from_fn_with_state(page_cache, crate::routes::page_cache::serve_cached));
+    tower::util::BoxCloneSyncService::new(layers.service(router(api_state)))
+}
+
+/// The routes: static files, pages, server functions, the JSON API, health and metrics.
 pub fn router(api_state: ApiState) -> Router {
     let app_state = api_state.app.clone();
     let leptos_options = app_state.leptos_options.clone();
@@ -317,25 +354,7 @@ pub fn router(api_state: ApiState) -> Router {
         .nest("/api/v1", api::router())
         .merge(crate::routes::recommendations::click_router())
         .with_state(api_state.clone());
-    operations
-        .merge(pages)
-        .layer(axum::middleware::from_fn_with_state(
-            crate::routes::page_cache::PageCache::new(api_state.app.clone()),
-            crate::routes::page_cache::serve_cached,
-        ))
-        .layer(axum::middleware::from_fn_with_state(api_state.clone(), mw::assign_experiments))
-        .layer(axum::middleware::from_fn_with_state(api_state.clone(), mw::identity))
-        .layer(axum::middleware::from_fn(mw::record_metrics))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(mw::security_headers))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-            let matched_path = request
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map(axum::extract::MatchedPath::as_str)
-                .unwrap_or("");
-            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), matched_path)
-        }))
+    operations.merge(pages).route_layer(axum::middleware::from_fn(mw::tag_route))
 }
 
 #[cfg(test)]

@@ -30,11 +30,19 @@ pub struct ExperimentCatalog {
 
 /// Exposures already published today by this server, so a visitor who reloads the home page
 /// does not add an event per view. The database key (experiment, visitor, day) is the real
-/// guarantee; this only spares the outbox.
+/// guarantee; this only spares the outbox, so it remembers a 64-bit hash of each pair (no
+/// allocation per page view; a collision at worst skips one analytics event).
 #[derive(Default)]
 struct ExposureLog {
     day: i64,
-    seen: HashSet<(String, String)>,
+    seen: HashSet<u64>,
+}
+
+fn exposure_key(experiment: &str, visitor_id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    (experiment, visitor_id).hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Distinct (experiment, visitor) pairs remembered per day at most.
@@ -132,15 +140,41 @@ impl ExperimentCatalog {
         let Some(experiment) = experiments.iter().find(|e| e.key == HERO) else {
             return super::domain::default_hero();
         };
-        let decision = self.decide(experiment, visitor_id, segment, assignments);
-        if decision.in_experiment {
-            self.record_exposure(events, HERO, visitor_id, &decision.served);
-        }
+        let decision = self.expose(experiment, events, visitor_id, segment, assignments);
         let content = experiment
             .variant(&decision.served)
             .map(|v| v.content.clone())
             .unwrap_or_else(|| super::domain::default_hero().content);
         Hero { experiment: HERO.to_string(), variant: decision.served, content }
+    }
+
+    /// Records the hero's exposure for a page that was not rendered (served from the page
+    /// cache): what [`Self::hero`] records, without building the hero.
+    pub fn record_hero_exposure(
+        &self,
+        events: &EventBuffer,
+        visitor_id: &str,
+        segment: Segment,
+        assignments: &Assignments,
+    ) {
+        if let Some(experiment) = self.all().iter().find(|e| e.key == HERO) {
+            self.expose(experiment, events, visitor_id, segment, assignments);
+        }
+    }
+
+    fn expose(
+        &self,
+        experiment: &Experiment,
+        events: &EventBuffer,
+        visitor_id: &str,
+        segment: Segment,
+        assignments: &Assignments,
+    ) -> Decision {
+        let decision = self.decide(experiment, visitor_id, segment, assignments);
+        if decision.in_experiment {
+            self.record_exposure(events, &experiment.key, visitor_id, &decision.served);
+        }
+        decision
     }
 
     /// Publishes an exposure unless this server already did today.
@@ -152,7 +186,7 @@ impl ExperimentCatalog {
                 log.day = day;
                 log.seen.clear();
             }
-            if !log.seen.insert((experiment.to_string(), visitor_id.to_string())) {
+            if !log.seen.insert(exposure_key(experiment, visitor_id)) {
                 return;
             }
         }

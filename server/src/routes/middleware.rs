@@ -167,12 +167,31 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     response
 }
 
+/// The route template a response was produced by (`/products/{sku}`), for metrics: set by
+/// [`tag_route`] inside the router, and by the page cache for the pages it answers.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteLabel(pub &'static str);
+
+/// Inside the router (a route layer, so it knows the matched route): labels the response
+/// with its route and fills the request span's `matched_path`.
+pub async fn tag_route(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|path| intern(path.as_str()));
+    if let Some(route) = route {
+        tracing::Span::current().record("matched_path", route);
+    }
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteLabel(route));
+    }
+    response
+}
+
 /// Request count and latency per route, for `/metrics`.
 pub async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map(|path| intern(path.as_str())).unwrap_or("unmatched");
     let method = static_method(request.method());
     let response = next.run(request).await;
+    let route = response.extensions().get::<RouteLabel>().map_or("unmatched", |label| label.0);
     let status = static_status(response.status().as_u16());
     metrics::counter!("mercato_http_requests_total", "method" => method, "route" => route, "status" => status)
         .increment(1);
@@ -243,4 +262,24 @@ fn static_status(status: u16) -> &'static str {
             _ => "5xx",
         },
     }
+}
+
+/// Request bodies above this are refused with 413 (forms and JSON here are small).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Limits the request body: a declared length over the limit is refused at once, a body
+/// that turns out longer fails when read (the extractors answer 413).
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let limit = MAX_BODY_BYTES;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        let status = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
+        return super::error::ApiError::new(status, "The request body is too large.").into_response();
+    }
+    next.run(request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)))).await
 }

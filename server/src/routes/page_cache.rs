@@ -9,7 +9,7 @@
 //! Each response still gets its own CSP nonce: the cached body is kept split at the nonce of
 //! the render that produced it, and the request's nonce is spliced in on every hit.
 
-use super::middleware::{cookie, CspNonce};
+use super::middleware::{cookie, CspNonce, RouteLabel};
 use app::accounts::ssr::SESSION_COOKIE;
 use app::flags::ssr::FlagSet;
 use axum::body::{Body, Bytes};
@@ -37,6 +37,8 @@ struct Entry {
     /// The body split at each occurrence of the nonce it was rendered with.
     segments: Vec<Bytes>,
     content_type: HeaderValue,
+    /// The route that rendered it, so a hit is counted under the same route as a render.
+    route: Option<RouteLabel>,
 }
 
 #[derive(Clone)]
@@ -94,14 +96,12 @@ fn record_page_side_effects(cache: &PageCache, request: &Request) {
     };
     let path = request.uri().path();
     if path == "/" {
-        let assignments = request
-            .extensions()
-            .get::<app::experiments::ssr::RequestAssignments>()
-            .map(|assigned| assigned.0.clone())
-            .unwrap_or_default();
+        let Some(assigned) = request.extensions().get::<app::experiments::ssr::RequestAssignments>() else {
+            return;
+        };
         // Cached pages are anonymous: the visitor is in the `new` segment.
         let segment = app::experiments::domain::Segment::New;
-        let _ = cache.state.experiments.hero(&cache.state.events, &identity.visitor_id, segment, &assignments);
+        cache.state.experiments.record_hero_exposure(&cache.state.events, &identity.visitor_id, segment, &assigned.0);
     } else if let Some(Ok(sku)) = path.strip_prefix("/products/").map(app::shared::Sku::parse) {
         app::catalog::ssr::record_view(&cache.state.events, &sku, &identity.visitor_id);
     }
@@ -136,6 +136,9 @@ fn assemble(entry: &Entry, nonce: &str) -> Response {
     }
     let mut response = (StatusCode::OK, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, entry.content_type.clone());
+    if let Some(route) = entry.route {
+        response.extensions_mut().insert(route);
+    }
     response
 }
 
@@ -173,8 +176,13 @@ pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next
         return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
     };
     if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE).cloned() {
-        let entry =
-            Arc::new(Entry { stored_at: Instant::now(), segments: split_at_nonce(&bytes, &nonce), content_type });
+        let route = parts.extensions.get::<RouteLabel>().copied();
+        let entry = Arc::new(Entry {
+            stored_at: Instant::now(),
+            segments: split_at_nonce(&bytes, &nonce),
+            content_type,
+            route,
+        });
         if let Ok(mut entries) = cache.entries.write() {
             if entries.len() >= MAX_ENTRIES {
                 entries.retain(|_, entry| entry.stored_at.elapsed() < TTL);
@@ -198,6 +206,7 @@ mod tests {
             stored_at: Instant::now(),
             segments: split_at_nonce(&body, "abc"),
             content_type: HeaderValue::from_static("text/html"),
+            route: None,
         };
         assert_eq!(entry.segments.len(), 3);
         let response = assemble(&entry, "xyz");
