@@ -80,9 +80,8 @@ async fn exposures_are_counted_once_per_day_and_conversions_go_to_the_variant_se
         let total = cart["total_cents"].as_i64().unwrap();
         let order = app.post_json(&client, "/api/v1/checkout", json!({ "expected_total_cents": total })).await;
         assert_eq!(order.status(), 201);
-        // Exposures are buffered for up to 100 ms before they reach the outbox.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        app.settle().await;
+        // Exposures are buffered before they reach the outbox: wait (bounded) for the batch.
+        app.settle_events("experiment_exposed", 1).await;
         let exposures =
             app.count(&format!("SELECT COUNT(*) FROM experiment_exposures WHERE visitor_id = '{visitor}'")).await;
         assert_eq!(exposures, 1, "{backend:?}: one exposure per visitor, experiment and day");
@@ -153,10 +152,8 @@ async fn browser_events_are_validated_limited_and_forged_exposures_ignored() {
         assert!(limited.headers().get("retry-after").is_some());
         assert_problem(limited, 429).await;
 
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        app.settle().await;
-        let stored = app.count("SELECT COUNT(*) FROM domain_events WHERE kind = 'client_event'").await;
-        assert!(stored >= 3, "{backend:?}: accepted events reach the event log");
+        // Accepted events reach the event log (in batches: waits, bounded, until they are there).
+        app.settle_events("client_event", 3).await;
     }
 }
 
