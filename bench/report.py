@@ -29,6 +29,8 @@ and JSON files:
            "max"}}, "report_ms": {...same...}, "sessions_90d", "orders_90d", ...}
   flags:   from `mercato bench-flags`, {"n", "runs", "rules", "eval_ns_10_rules",
            "eval_ns_first_rule", "rollout_share"}
+  repricing: from `mercato bench-repricing`, {"backend", "skus", "rounds", "body_bytes",
+           "import_ms": {"n", "p50", "p95", "p99", "max"}, "repriced_per_round", "goal_ms"}
 Each input is optional (`bench/run.sh prices` passes only --prices); only the figures of
 the inputs given are written.
 """
@@ -329,6 +331,20 @@ def flags_figures(flags):
     ]
 
 
+REPRICING_GOAL_MS = 2000  # a competitor batch for 10,000 SKUs, end to end on SQLite
+
+
+def repricing_figures(repricing):
+    ms = repricing["import_ms"]
+    how = (f"PUT /api/v1/competitor-prices of {repricing['skus']:,} offers ({repricing['body_bytes']:,} bytes) "
+           f"until every price is updated (one transaction: offers, repricing, history, events), "
+           f"{ms['n']} rounds, SQLite")
+    return [
+        figure("repricing_10k_ms_p50", round(ms["p50"], 1), f"ms, median, {how}", goal=f"<= {REPRICING_GOAL_MS} ms"),
+        figure("repricing_10k_ms_max", round(ms["max"], 1), f"ms, slowest round, {how}"),
+    ]
+
+
 DASHBOARD_GOAL_MS = 100  # server time of /admin's dashboard at 1,000,000 events
 
 
@@ -382,6 +398,7 @@ def main():
     parser.add_argument("--recs")
     parser.add_argument("--analytics")
     parser.add_argument("--flags")
+    parser.add_argument("--repricing")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -389,8 +406,10 @@ def main():
     args = parser.parse_args()
     if args.samples and (not args.load or not args.rounds):
         parser.error("--samples needs --load and --rounds")
-    if not (args.samples or args.sizes or args.prices or args.assign or args.recs or args.analytics or args.flags):
-        parser.error("nothing to report: give --samples, --sizes, --prices, --assign, --recs, --analytics and/or --flags")
+    if not (args.samples or args.sizes or args.prices or args.assign or args.recs or args.analytics or args.flags
+            or args.repricing):
+        parser.error("nothing to report: give --samples, --sizes, --prices, --assign, --recs, --analytics, --flags "
+                     "and/or --repricing")
 
     figs, series, per_file, prices, assign, reviews_fixture, recs = [], {}, {}, None, None, None, None
     if args.reviews_fixture:
@@ -424,6 +443,9 @@ def main():
     if args.flags:
         with open(args.flags, encoding="utf-8") as f:
             figs += flags_figures(json.load(f))
+    if args.repricing:
+        with open(args.repricing, encoding="utf-8") as f:
+            figs += repricing_figures(json.load(f))
     if args.entitlement_checks:
         figs += entitlement_cache_figures(read_tsv(args.entitlement_checks))
     if reviews_fixture:

@@ -36,6 +36,10 @@
 #   of / (the visitor has a cart cookie, so no page cache) with 20 such flags evaluated for
 #   the visitor (`mercato bench-flags-fixture` writes them to the app's database between
 #   runs) against none, same rounds.
+# - Repricing (`mercato bench-repricing`, its own fresh SQLite database, seconds): 10,000
+#   products matched to the lowest competitor price; 5 rounds of one competitor batch of
+#   10,000 offers through `PUT /api/v1/competitor-prices` over TCP, timed until the response
+#   (the import's transaction has repriced every product); fails if a price is not updated.
 # - Sizes: the wasm, JS and CSS the browser downloads for `/` (as linked from the page):
 #   raw, gzip -9, brotli -q 11.
 # - Dynamic pricing (bench/prices.py, its own fresh servers and databases): latency from an
@@ -489,6 +493,14 @@ RUST_LOG=warn DATABASE_URL="sqlite://$TMP/analytics.db?mode=rwc" "$BIN" bench-an
 }
 rm -f "$TMP"/analytics.db*
 
+# Repricing after a competitor batch for 10,000 products, on its own fresh SQLite database.
+REPRICING="$TMP/repricing.json"
+say "repricing: a competitor batch of 10,000 offers through PUT /api/v1/competitor-prices"
+RUST_LOG=warn "$BIN" bench-repricing >"$REPRICING" 2>"$TMP/repricing.log" || {
+  tail -30 "$TMP/repricing.log" >&2
+  die "mercato bench-repricing failed"
+}
+
 run_prices
 
 # ---------------------------------------------------------------------------------------
@@ -501,4 +513,4 @@ python3 "$ROOT/bench/report.py" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
   --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN" \
   --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY" --reviews-fixture "$REVIEWS_FIXTURE" \
-  --recs "$RECS" --analytics "$ANALYTICS" --flags "$FLAGS"
+  --recs "$RECS" --analytics "$ANALYTICS" --flags "$FLAGS" --repricing "$REPRICING"

@@ -56,6 +56,8 @@ pub struct Services {
     pub recommendations: crate::recommendations::domain::RecRules,
     /// Feature flags, rechecked against the database's generation every half second.
     pub flags: crate::flags::ssr::FlagCache,
+    /// How long after an order its confirmation page offers one-click add-ons (ms).
+    pub addon_window_ms: i64,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -35,6 +35,13 @@ pub struct Settings {
     /// product (default 200); `MERCATO_REC_MIN_SUPPORT`, orders a pair needs before it is
     /// recommended (default 2).
     pub recommendations: app::recommendations::domain::RecRules,
+    /// `MERCATO_PRICE_REVIEW_MINUTES`: how often every price is recomputed from its current
+    /// signals, so slow movers and stale competitor offers are noticed without an event
+    /// (default 10).
+    pub price_review_every: std::time::Duration,
+    /// `MERCATO_ADDON_WINDOW_MINUTES`: how long after an order its confirmation page offers a
+    /// one-click add-on that joins the same shipment (default 30).
+    pub addon_window_minutes: i64,
 }
 
 impl Settings {
@@ -90,6 +97,10 @@ impl Settings {
                 upsell_band_pct: positive("MERCATO_UPSELL_BAND_PCT", 200, 10_000)?.max(101),
                 min_support: positive("MERCATO_REC_MIN_SUPPORT", 2, 1_000_000)?,
             },
+            price_review_every: std::time::Duration::from_secs(
+                positive("MERCATO_PRICE_REVIEW_MINUTES", 10, 24 * 60)? as u64 * 60,
+            ),
+            addon_window_minutes: positive("MERCATO_ADDON_WINDOW_MINUTES", 30, 7 * 24 * 60)?,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod bench_assign;
 pub mod bench_flags;
 pub mod bench_loyalty;
 pub mod bench_recs;
+pub mod bench_repricing;
 pub mod bench_reviews;
 pub mod config;
 pub mod routes;

@@ -79,6 +79,15 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
     },
+    /// Time repricing SKUS products after one competitor batch each round, through the real
+    /// HTTP route on its own fresh SQLite database, and print JSON, for `./x bench`.
+    #[command(hide = true)]
+    BenchRepricing {
+        #[arg(long, default_value_t = 10_000)]
+        skus: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Give the first in-stock product without reviews COUNT approved reviews on
     /// DATABASE_URL (the running bench app's database) and print JSON, for `./x bench`.
     #[command(hide = true)]
@@ -135,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchFlags { n } => server::bench_flags::run(n)?,
         Command::BenchFlagsFixture { count } => server::bench_flags::fixture(&settings.database_url, count).await?,
         Command::BenchAnalytics { events } => server::bench_analytics::run(&settings.database_url, events).await?,
+        Command::BenchRepricing { skus, rounds } => server::bench_repricing::run(skus, rounds).await?,
         Command::BenchReviewsFixture { count } => server::bench_reviews::run(&settings.database_url, count).await?,
     }
     Ok(())

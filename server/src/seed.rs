@@ -155,6 +155,7 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
     .execute(&mut *tx)
     .await?;
     app::recommendations::ssr::rebuild(&mut tx).await?;
+    app::pricing::signals::rebuild_sales(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(n_orders, "demo orders seeded");
     seed_analytics(db, orders_before, n_orders, &mut rng).await?;

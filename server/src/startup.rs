@@ -32,6 +32,7 @@ pub struct Application {
     events: tokio::sync::mpsc::Receiver<app::events::buffer::Pending>,
     experiments: app::experiments::ssr::ExperimentCatalog,
     state: AppState,
+    price_review_every: std::time::Duration,
     /// Flips to true when shutdown starts: workers stop and long-lived streams end, so
     /// in-flight requests can finish and the server can exit.
     shutdown: watch::Sender<bool>,
@@ -98,6 +99,7 @@ impl Application {
             review_blocks: app::reviews::ssr::BlockCache::default(),
             recommendations: settings.recommendations,
             flags: Default::default(),
+            addon_window_ms: settings.addon_window_minutes * 60_000,
         });
         let prices = crate::routes::prices::new_feed();
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -118,6 +120,7 @@ impl Application {
             port,
             prices,
             events: events_receiver,
+            price_review_every: settings.price_review_every,
             shutdown,
         })
     }
@@ -157,6 +160,10 @@ impl Application {
             tokio::spawn(app::experiments::ssr::run_reloader(self.db.clone(), self.experiments, stop_rx.clone()));
         let renewals = tokio::spawn(app::plans::ssr::run_renewals(self.state.clone(), stop_rx.clone()));
         let expiry = tokio::spawn(app::loyalty::ssr::run_expiry(self.db.clone(), self.state.loyalty, stop_rx.clone()));
+        let price_review = tokio::spawn(tracing::Instrument::instrument(
+            app::pricing::signals::run_review(self.db.clone(), self.price_review_every, stop_rx.clone()),
+            tracing::info_span!("pricing_review"),
+        ));
         let tailer = tokio::spawn(crate::routes::prices::run_tailer(self.db.clone(), self.prices.clone(), stop_rx));
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
         let result = axum::serve(self.listener, axum::ServiceExt::into_make_service(self.router))
@@ -178,6 +185,7 @@ impl Application {
         let _ = tailer.await;
         let _ = renewals.await;
         let _ = expiry.await;
+        let _ = price_review.await;
         self.db.close().await;
         result
     }

@@ -141,3 +141,69 @@ pub async fn get_order(id: i64) -> Result<Order, AppError> {
     let user = identity.require_user()?;
     super::ssr::get_order(&state.db, user.id, id).await
 }
+
+/// What an order's confirmation page offers after the purchase.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PostPurchase {
+    /// Cross-sells of the order's products (the recommendations' eligibility: in stock, not
+    /// in the order, not owned).
+    pub offers: Vec<crate::catalog::domain::Product>,
+    /// Until when (epoch ms) a one-click add-on joins this order; `None` once it cannot.
+    pub addon_until: Option<i64>,
+}
+
+/// The post-purchase offers of one of the caller's orders; records that they were shown.
+#[server(prefix = "/rpc")]
+pub async fn get_post_purchase(order_id: i64) -> Result<PostPurchase, AppError> {
+    use crate::recommendations::domain::Kind;
+    use crate::recommendations::ssr::{recommend, Viewer};
+    const N_OFFERS: usize = 4;
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let user = identity.require_user()?;
+    let order = super::ssr::get_order(&state.db, user.id, order_id).await?;
+    let viewer = Viewer::of(&identity);
+    let mut offers: Vec<crate::catalog::domain::Product> = Vec::new();
+    for line in &order.lines {
+        for product in
+            recommend(&state.db, &state.recommendations, Kind::CrossSell, Some(&line.sku), &viewer, 8).await?
+        {
+            let fresh = !offers.iter().any(|offer| offer.sku == product.sku);
+            if fresh && !order.lines.iter().any(|line| line.sku == product.sku) && offers.len() < N_OFFERS {
+                offers.push(product);
+            }
+        }
+    }
+    let now = crate::shared::now_ms();
+    let addon_until = super::domain::addon_open(&order.status, order.created_at, now, state.addon_window_ms)
+        .then_some(order.created_at + state.addon_window_ms);
+    if !offers.is_empty() {
+        let skus: Vec<&str> = offers.iter().map(|offer| offer.sku.as_str()).collect();
+        state.events.publish(
+            crate::events::kind::POST_PURCHASE_SHOWN,
+            format!("order:{order_id}"),
+            serde_json::json!({ "order_id": order_id, "skus": skus, "visitor_id": identity.visitor_id }),
+        );
+    }
+    Ok(PostPurchase { offers, addon_until })
+}
+
+/// One-click add-on from the confirmation page: one unit of `sku` joins order `order_id` at
+/// the current price. Answers with a redirect to the order page, carrying `?added=` or the
+/// `?addon=` refusal code.
+#[server(prefix = "/rpc", endpoint = "add_to_order")]
+pub async fn add_to_order(order_id: String, sku: String) -> Result<(), AppError> {
+    use crate::shared::Sku;
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let user = identity.require_user()?;
+    let order_id: i64 = order_id.trim().parse().map_err(|_| AppError::invalid("order_id", "Unknown order."))?;
+    let sku = Sku::parse(&sku).map_err(|message| AppError::invalid("sku", message))?;
+    match super::ssr::add_to_order(&state.db, user.id, &identity.visitor_id, order_id, &sku, state.addon_window_ms)
+        .await?
+    {
+        Ok(_) => crate::state::redirect(&format!("/orders/{order_id}?added={sku}")),
+        Err(refusal) => crate::state::redirect(&format!("/orders/{order_id}?addon={}", refusal.code())),
+    }
+    Ok(())
+}

@@ -183,3 +183,66 @@ mod notice_tests {
         }
     }
 }
+
+/// Whether a one-click add-on may still join an order: it is not yet fulfilled, cancelled or
+/// refunded, and was placed less than `window_ms` ago (the same shipment is still open).
+pub fn addon_open(status: &str, created_at: i64, now: i64, window_ms: i64) -> bool {
+    status == "placed" && now >= created_at && now - created_at < window_ms
+}
+
+/// Why a post-purchase add-on was refused, as the `?addon=` code the order page explains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddonRefusal {
+    /// The window is over or the order has shipped.
+    Closed,
+    SoldOut,
+    /// The product is already in the order.
+    InOrder,
+}
+
+impl AddonRefusal {
+    pub const ALL: [AddonRefusal; 3] = [AddonRefusal::Closed, AddonRefusal::SoldOut, AddonRefusal::InOrder];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AddonRefusal::Closed => "closed",
+            AddonRefusal::SoldOut => "sold_out",
+            AddonRefusal::InOrder => "in_order",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<AddonRefusal> {
+        AddonRefusal::ALL.into_iter().find(|refusal| refusal.code() == code)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            AddonRefusal::Closed => "This order can no longer take add-ons: its window has closed or it has shipped.",
+            AddonRefusal::SoldOut => "Sorry, that product has just sold out.",
+            AddonRefusal::InOrder => "That product is already in this order.",
+        }
+    }
+}
+
+#[cfg(test)]
+mod addon_tests {
+    use super::*;
+
+    #[test]
+    fn the_addon_window_is_open_only_for_a_recent_unshipped_order() {
+        let minute = 60_000;
+        assert!(addon_open("placed", 0, 29 * minute, 30 * minute));
+        assert!(!addon_open("placed", 0, 30 * minute, 30 * minute));
+        assert!(!addon_open("fulfilled", 0, minute, 30 * minute));
+        assert!(!addon_open("cancelled", 0, minute, 30 * minute));
+        assert!(!addon_open("placed", 10 * minute, 0, 30 * minute), "a clock behind the order is not trusted");
+    }
+
+    #[test]
+    fn every_refusal_round_trips_through_its_code() {
+        for refusal in AddonRefusal::ALL {
+            assert_eq!(AddonRefusal::parse(refusal.code()), Some(refusal));
+        }
+        assert_eq!(AddonRefusal::parse("nope"), None);
+    }
+}

@@ -308,6 +308,129 @@ pub async fn checkout(
     })
 }
 
+/// Adds one unit of `sku` to the user's order `order_id` from its confirmation page, charged
+/// at the current price, while [`super::domain::addon_open`] (placed, within `window_ms`).
+///
+/// One write transaction: lock the order and the product (PostgreSQL `FOR UPDATE`, SQLite's
+/// single writer), check the window, decrement stock with a `stock >= 1` guard, add the
+/// line, raise the order's total, and publish `order_addon_added` (sales velocity) and
+/// `stock_changed` (pricing). Any refusal rolls everything back.
+#[tracing::instrument(name = "cart.add_to_order", skip(db))]
+pub async fn add_to_order(
+    db: &Db,
+    user_id: i64,
+    visitor_id: &str,
+    order_id: i64,
+    sku: &Sku,
+    window_ms: i64,
+) -> Result<Result<Order, super::domain::AddonRefusal>, AppError> {
+    use super::domain::{addon_open, AddonRefusal};
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let lock = db.for_update();
+    let row = sqlx::query(&format!("SELECT status, created_at FROM orders WHERE id = $1 AND user_id = $2{lock}"))
+        .bind(order_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("order {order_id}")))?;
+    let (status, created_at): (String, i64) = (row.try_get("status")?, row.try_get("created_at")?);
+    if !addon_open(&status, created_at, now, window_ms) {
+        return Ok(Err(AddonRefusal::Closed));
+    }
+    let in_order: Option<i64> = sqlx::query_scalar("SELECT quantity FROM order_lines WHERE order_id = $1 AND sku = $2")
+        .bind(order_id)
+        .bind(sku.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if in_order.is_some() {
+        return Ok(Err(AddonRefusal::InOrder));
+    }
+    let product = sqlx::query(&format!("SELECT name, price_cents, stock FROM products WHERE sku = $1{lock}"))
+        .bind(sku.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("product '{sku}'")))?;
+    let (name, unit_cents, stock): (String, i64, i64) =
+        (product.try_get("name")?, product.try_get("price_cents")?, product.try_get("stock")?);
+    let updated = sqlx::query("UPDATE products SET stock = stock - 1, updated_at = $1 WHERE sku = $2 AND stock >= 1")
+        .bind(now)
+        .bind(sku.as_str())
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() != 1 {
+        return Ok(Err(AddonRefusal::SoldOut));
+    }
+    let line = OrderLine { sku: sku.as_str().to_string(), name, quantity: 1, unit_cents };
+    sqlx::query("INSERT INTO order_lines (order_id, sku, name, quantity, unit_cents) VALUES ($1, $2, $3, $4, $5)")
+        .bind(order_id)
+        .bind(&line.sku)
+        .bind(&line.name)
+        .bind(line.quantity)
+        .bind(line.unit_cents)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE orders SET total_cents = total_cents + $1 WHERE id = $2")
+        .bind(unit_cents)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    events::publish(
+        &mut tx,
+        events::kind::ORDER_ADDON_ADDED,
+        &format!("order:{order_id}"),
+        &serde_json::json!({
+            "order_id": order_id, "user_id": user_id, "visitor_id": visitor_id, "sku": sku.as_str(),
+            "unit_cents": unit_cents, "lines": [&line],
+        }),
+    )
+    .await?;
+    events::publish(
+        &mut tx,
+        events::kind::STOCK_CHANGED,
+        sku.as_str(),
+        &serde_json::json!({ "sku": sku.as_str(), "previous": stock, "stock": stock - 1, "source": "addon" }),
+    )
+    .await?;
+    tx.commit().await?;
+    db.wake_outbox();
+    metrics::counter!("mercato_post_purchase_addons_total").increment(1);
+    Ok(Ok(get_order(db, user_id, order_id).await?))
+}
+
+/// Post-purchase offers since `since` (epoch ms): (times shown, clicks, add-ons). Shown and
+/// clicked come from the batched browser-side events (merged ones carry a `count`).
+pub async fn post_purchase_stats(db: &Db, since: i64) -> Result<(i64, i64, i64), AppError> {
+    let counted = |payloads: Vec<String>| -> i64 {
+        payloads
+            .iter()
+            .map(|raw| {
+                serde_json::from_str::<serde_json::Value>(raw).ok().and_then(|v| v["count"].as_i64()).unwrap_or(1)
+            })
+            .sum()
+    };
+    let shown: Vec<String> =
+        sqlx::query_scalar("SELECT payload FROM domain_events WHERE kind = $1 AND created_at >= $2")
+            .bind(events::kind::POST_PURCHASE_SHOWN)
+            .bind(since)
+            .fetch_all(db.pool())
+            .await?;
+    let clicked: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM domain_events WHERE kind = $1 AND created_at >= $2 AND payload LIKE $3",
+    )
+    .bind(events::kind::RECOMMENDATION_CLICKED)
+    .bind(since)
+    .bind("%\"from\":\"post-purchase\"%")
+    .fetch_all(db.pool())
+    .await?;
+    let added: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM domain_events WHERE kind = $1 AND created_at >= $2")
+        .bind(events::kind::ORDER_ADDON_ADDED)
+        .bind(since)
+        .fetch_one(db.pool())
+        .await?;
+    Ok((counted(shown), counted(clicked), added))
+}
+
 /// An order's row (`id, total_cents, status, created_at, points_redeemed, discount_cents`),
 /// without its lines.
 fn order_from_row(row: &sqlx::any::AnyRow) -> Result<Order, sqlx::Error> {

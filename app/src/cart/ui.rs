@@ -200,8 +200,14 @@ pub fn CheckoutPage() -> impl IntoView {
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
-    let order =
-        Resource::new(move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(-1), get_order);
+    let query = use_query_map();
+    // Keyed on `added` too: after a one-click add-on the page shows the order as it now is.
+    let order = Resource::new(
+        move || {
+            (params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(-1), query.read().get("added"))
+        },
+        |(id, _)| get_order(id),
+    );
     view! {
         <Title text="Your order — Mercato" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -265,6 +271,7 @@ pub fn OrderPage() -> impl IntoView {
                                             </p>
                                         }
                                     })}
+                                <PostPurchaseOffers order_id=order.id />
                                 <p>
                                     <A href="/">"Continue shopping"</A>
                                 </p>
@@ -277,6 +284,75 @@ pub fn OrderPage() -> impl IntoView {
                     }
                     Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
+            })}
+        </Suspense>
+    }
+}
+
+/// Complementary products on the order page and, while the order is open for add-ons, a
+/// one-click "add to this order" for each (a plain form: it works without JavaScript).
+#[component]
+fn PostPurchaseOffers(order_id: i64) -> impl IntoView {
+    let query = use_query_map();
+    let offers =
+        Resource::new(move || (order_id, query.read().get("added")), |(id, _)| super::api::get_post_purchase(id));
+    let add = ServerAction::<super::api::AddToOrder>::new();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let notice = query
+                    .read_untracked()
+                    .get("addon")
+                    .and_then(|code| super::domain::AddonRefusal::parse(&code))
+                    .map(|refusal| view! { <p class="notice error" role="alert" data-testid="addon-refused">{refusal.message()}</p> });
+                let added = query
+                    .read_untracked()
+                    .get("added")
+                    .map(|sku| view! { <p class="notice" role="status" data-testid="addon-added">{format!("{sku} joins this order's shipment.")}</p> });
+                let Ok(post) = offers.await else { return view! { {notice} }.into_any() };
+                if post.offers.is_empty() {
+                    return view! { {notice} {added} }.into_any();
+                }
+                let until = post.addon_until;
+                view! {
+                    {notice}
+                    {added}
+                    <section class="post-purchase" data-testid="post-purchase">
+                        <h2>"Goes well with your order"</h2>
+                        {until.map(|until| view! {
+                            <p class="muted" data-testid="addon-window">
+                                {format!("Add one to this shipment until {} UTC, charged at the price shown.", crate::shared::format_time(until))}
+                            </p>
+                        })}
+                        <ul class="rec-list">
+                            {post
+                                .offers
+                                .into_iter()
+                                .map(|product| {
+                                    let href = format!("/rec/cross_sell/{}?from=post-purchase", product.sku);
+                                    let sku = product.sku.clone();
+                                    view! {
+                                        <li data-testid="rec-item" data-sku=product.sku.clone()>
+                                            <a href=href rel="external">{product.name.clone()}</a>
+                                            " "
+                                            <span data-testid="post-purchase-price" data-amount-cents=product.price.amount_cents>
+                                                {money(product.price.amount_cents)}
+                                            </span>
+                                            {until.map(|_| view! {
+                                                <ActionForm action=add attr:class="addon-form">
+                                                    <input type="hidden" name="order_id" value=order_id.to_string() />
+                                                    <input type="hidden" name="sku" value=sku.clone() />
+                                                    <button type="submit" data-testid="post-purchase-add">"Add to this order"</button>
+                                                </ActionForm>
+                                            })}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    </section>
+                }
+                .into_any()
             })}
         </Suspense>
     }

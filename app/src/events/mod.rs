@@ -53,6 +53,12 @@ pub mod kind {
     /// Recommendation blocks were shown (payload: `kinds`, `sku`, `visitor_id`): the
     /// denominator of their click-through rate.
     pub const RECOMMENDATION_SHOWN: &str = "recommendation_shown";
+    /// A shopper added a product to a placed order from its confirmation page (payload:
+    /// `order_id`, `user_id`, `visitor_id`, `sku`, `unit_cents`, `lines` as in `order_placed`).
+    pub const ORDER_ADDON_ADDED: &str = "order_addon_added";
+    /// Post-purchase offers were shown on an order page (payload: `order_id`, `skus`,
+    /// `visitor_id`): the denominator of their click-through rate.
+    pub const POST_PURCHASE_SHOWN: &str = "post_purchase_shown";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
@@ -60,6 +66,7 @@ pub mod kind {
 pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
     (crate::catalog::ssr::STATS_CONSUMER, &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED]),
     (crate::pricing::ssr::PRICING_CONSUMER, &[kind::STOCK_CHANGED, kind::PRICING_RULES_CHANGED]),
+    (crate::pricing::signals::VELOCITY_CONSUMER, &[kind::ORDER_PLACED, kind::ORDER_ADDON_ADDED]),
     (
         crate::experiments::ssr::EXPERIMENTS_CONSUMER,
         &[kind::EXPERIMENT_EXPOSED, kind::CART_ITEM_ADDED, kind::ORDER_PLACED],

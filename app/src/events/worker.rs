@@ -142,6 +142,9 @@ async fn apply(consumer: &str, backend: Backend, conn: &mut AnyConnection, event
     match consumer {
         crate::catalog::ssr::STATS_CONSUMER => crate::catalog::ssr::apply_stats(conn, event).await,
         crate::pricing::ssr::PRICING_CONSUMER => crate::pricing::ssr::apply_pricing(conn, backend, event).await,
+        crate::pricing::signals::VELOCITY_CONSUMER => {
+            crate::pricing::signals::apply_velocity(conn, backend, event).await
+        }
         crate::experiments::ssr::EXPERIMENTS_CONSUMER => crate::experiments::ssr::apply_experiments(conn, event).await,
         crate::plans::wishlist::store::WISHLIST_CONSUMER => {
             crate::plans::wishlist::store::apply_wishlist(conn, event).await

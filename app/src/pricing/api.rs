@@ -26,7 +26,36 @@ pub struct PricedProduct {
 pub struct PricePoint {
     pub price_cents: i64,
     pub reason: String,
+    /// stock, velocity, competitor or manual; `None` for the listing price and older rows.
+    pub cause: Option<String>,
     pub created_at: i64,
+}
+
+/// One recent price change anywhere in the shop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceChangeRow {
+    pub sku: String,
+    pub price_cents: i64,
+    pub reason: String,
+    pub cause: Option<String>,
+    pub created_at: i64,
+}
+
+/// One competitor's current offer for a product.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferView {
+    pub source: String,
+    pub price_cents: i64,
+    pub observed_at: i64,
+}
+
+/// The last 30 days of one product replayed under the rules in force and under a proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulationReport {
+    pub sku: String,
+    pub n_events: usize,
+    pub current: super::domain::Simulation,
+    pub proposed: super::domain::Simulation,
 }
 
 /// One row of the pricing audit log, with who made the change.
@@ -53,10 +82,42 @@ pub struct PricingAdmin {
     pub sample: Option<PricedProduct>,
     pub history: Vec<PricePoint>,
     pub audit: Vec<AuditEntry>,
+    /// The latest price changes across the shop, with reason and cause.
+    pub recent: Vec<PriceChangeRow>,
+    /// The sample product's current competitor offers.
+    pub offers: Vec<OfferView>,
+    /// The sample product under the proposed rules, when a simulation was asked for.
+    pub simulation: Option<SimulationReport>,
+    /// Post-purchase offers over the last 30 days: (shown, clicked, added to the order).
+    pub post_purchase: (i64, i64, i64),
 }
 
+/// Replays the last 30 days of `sku` under the rules in force for it and under `proposed`.
+#[cfg(feature = "ssr")]
+pub async fn simulate_for(db: &crate::db::Db, sku: &str, proposed: &RuleSet) -> Result<SimulationReport, AppError> {
+    use super::domain::simulate;
+    if let Err(problems) = proposed.validate() {
+        let (field, message) = problems.into_iter().next().unwrap_or(("rules", "invalid".into()));
+        return Err(AppError::invalid(field, message));
+    }
+    let current_rules = super::ssr::rules_in_force(db, &super::ssr::Scope::Product(sku.to_string())).await?;
+    let (start, events) = super::signals::simulation_inputs(db, sku, crate::shared::now_ms()).await?;
+    Ok(SimulationReport {
+        sku: sku.to_string(),
+        n_events: events.len(),
+        current: simulate(&start, &events, &current_rules),
+        proposed: simulate(&start, &events, proposed),
+    })
+}
+
+/// `simulate`: the proposed rules as JSON (the page parses the draft form into it); the
+/// simulation runs on the sample product and saves nothing.
 #[server(prefix = "/rpc")]
-pub async fn get_pricing_admin(scope: Option<String>, sku: Option<String>) -> Result<PricingAdmin, AppError> {
+pub async fn get_pricing_admin(
+    scope: Option<String>,
+    sku: Option<String>,
+    simulate: Option<String>,
+) -> Result<PricingAdmin, AppError> {
     use super::ssr::{self as pricing, Scope};
     use sqlx::Row;
     let state = crate::state::state()?;
@@ -102,7 +163,82 @@ pub async fn get_pricing_admin(scope: Option<String>, sku: Option<String>) -> Re
         None => Vec::new(),
     };
     let audit = pricing::audit_log(&state.db, 20).await?;
-    Ok(PricingAdmin { scope: scope.key(), rules, is_override, categories, products, sample, history, audit })
+    let recent = pricing::recent_changes(&state.db, 20).await?;
+    let offers = match &sample {
+        Some(product) => super::signals::offers_for(&state.db, &product.sku).await?,
+        None => Vec::new(),
+    };
+    let proposed: Option<RuleSet> = simulate.as_deref().and_then(|raw| serde_json::from_str(raw).ok());
+    let simulation = match (&sample, proposed) {
+        (Some(product), Some(proposed)) => Some(simulate_for(&state.db, &product.sku, &proposed).await?),
+        _ => None,
+    };
+    let post_purchase = crate::cart::ssr::post_purchase_stats(
+        &state.db,
+        crate::shared::now_ms() - super::signals::SIMULATION_WINDOW_MS,
+    )
+    .await?;
+    Ok(PricingAdmin {
+        post_purchase,
+        scope: scope.key(),
+        rules,
+        is_override,
+        categories,
+        products,
+        sample,
+        history,
+        audit,
+        recent,
+        offers,
+        simulation,
+    })
+}
+
+/// Imports competitor offers from CSV text (`sku,source,price_cents,observed_at`). All or
+/// nothing: any bad line sends the form back with every problem and its line.
+#[server(prefix = "/rpc", endpoint = "import_competitor_csv")]
+pub async fn import_competitor_csv(csv: String) -> Result<(), AppError> {
+    use super::offers::{parse_csv, OfferProblem};
+    use super::signals::{import_offers, ImportError};
+    use crate::accounts::api::url_escape;
+    let state = crate::state::state()?;
+    crate::state::identity().await?.require_admin()?;
+    let back_with = |problems: Vec<OfferProblem>| {
+        // At most 20 problems travel back: enough to fix a file, short enough for a URL.
+        let text: Vec<String> =
+            problems.iter().take(20).map(|p| format!("{}\t{}\t{}", p.row, p.field, p.message)).collect();
+        crate::state::redirect(&format!("/admin/pricing?csv_problems={}", url_escape(&text.join("\n"))));
+    };
+    let offers = match parse_csv(&csv, crate::shared::now_ms()) {
+        Ok(offers) => offers,
+        Err(problems) => {
+            back_with(problems);
+            return Ok(());
+        }
+    };
+    match import_offers(&state.db, &offers).await {
+        Ok(summary) => crate::state::redirect(&format!(
+            "/admin/pricing?imported={}&repriced={}",
+            summary.imported, summary.repriced
+        )),
+        // Offers are data rows; the header is line 1 of the file, so a row is line row + 1.
+        Err(ImportError::Row(problem)) => {
+            back_with(vec![OfferProblem { row: offers_line(&csv, problem.row), ..problem }])
+        }
+        Err(ImportError::App(error)) => return Err(error),
+    }
+    Ok(())
+}
+
+/// The line of the file that holds the `row`-th offer (blank lines are skipped by the parser).
+#[cfg(feature = "ssr")]
+fn offers_line(csv: &str, row: usize) -> usize {
+    csv.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .nth(row)
+        .map(|(index, _)| index + 1)
+        .unwrap_or(row)
 }
 
 /// Saves the rules for a scope. Invalid input goes back to the form with `?error=<field>`
@@ -118,6 +254,16 @@ pub async fn save_pricing_rules(
     ceiling_pct: String,
     max_step_pct: String,
     rounding: String,
+    cooldown_minutes: String,
+    velocity_window_days: String,
+    fast_cover_days_below: String,
+    fast_markup_pct: String,
+    slow_no_sale_days: String,
+    slow_cover_days_above: String,
+    slow_discount_pct: String,
+    competitor: String,
+    competitor_pct: String,
+    competitor_max_age_hours: String,
 ) -> Result<(), AppError> {
     use super::form::RuleForm;
     use super::ssr::{save_rules, Scope};
@@ -134,6 +280,16 @@ pub async fn save_pricing_rules(
         ceiling_pct,
         max_step_pct,
         rounding,
+        cooldown_minutes,
+        velocity_window_days,
+        fast_cover_days_below,
+        fast_markup_pct,
+        slow_no_sale_days,
+        slow_cover_days_above,
+        slow_discount_pct,
+        competitor,
+        competitor_pct,
+        competitor_max_age_hours,
     };
     let query = |extra: &str| {
         let mut query = format!("scope={}", crate::accounts::api::url_escape(&scope.key()));

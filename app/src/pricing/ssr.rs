@@ -1,12 +1,13 @@
 //! Pricing storage and the pricing consumer (server only).
 
-use super::api::{AuditEntry, PricePoint};
-use super::domain::{quote, PriceInputs, RuleSet};
+use super::api::{AuditEntry, PriceChangeRow, PricePoint};
+use super::domain::{lowest_fresh_offer, quote, PriceCause, PriceInputs, RuleSet, Signals, MS_PER_DAY};
 use crate::db::{Backend, Db};
 use crate::events::{self, Event};
 use crate::shared::{now_ms, AppError};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
 
 /// The outbox consumer that reprices products.
 pub const PRICING_CONSUMER: &str = "pricing";
@@ -57,121 +58,304 @@ async fn rules_for_scope(conn: &mut AnyConnection, scope: &Scope) -> Result<Opti
         .bind(scope.key())
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(raw.and_then(|raw| match serde_json::from_str(&raw) {
+    Ok(raw.and_then(|raw| parse_rules(&scope.key(), &raw)))
+}
+
+fn parse_rules(scope: &str, raw: &str) -> Option<RuleSet> {
+    match serde_json::from_str(raw) {
         Ok(rules) => Some(rules),
         Err(error) => {
-            tracing::error!(%error, scope = scope.key(), "unreadable pricing rules; ignoring them");
+            tracing::error!(%error, scope, "unreadable pricing rules; ignoring them");
             None
         }
-    }))
+    }
 }
 
 /// The rules that apply to a product: its own, else its category's, else the shop's, else
 /// the defaults.
 pub async fn effective_rules(conn: &mut AnyConnection, sku: &str, category: &str) -> Result<RuleSet, sqlx::Error> {
-    for scope in [Scope::Product(sku.to_string()), Scope::Category(category.to_string()), Scope::Global] {
-        if let Some(rules) = rules_for_scope(conn, &scope).await? {
-            return Ok(rules);
+    Ok(RuleBook::load(conn).await?.for_product(sku, category).clone())
+}
+
+/// Every saved rule set, read once per repricing batch (there are a handful of scopes, and
+/// a batch may reprice every product).
+pub struct RuleBook {
+    by_scope: HashMap<String, RuleSet>,
+    defaults: RuleSet,
+}
+
+impl RuleBook {
+    pub async fn load(conn: &mut AnyConnection) -> Result<RuleBook, sqlx::Error> {
+        let rows = sqlx::query("SELECT scope, rules FROM pricing_rules").fetch_all(&mut *conn).await?;
+        let mut by_scope = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let scope: String = row.try_get("scope")?;
+            let raw: String = row.try_get("rules")?;
+            if let Some(rules) = parse_rules(&scope, &raw) {
+                by_scope.insert(scope, rules);
+            }
         }
+        Ok(RuleBook { by_scope, defaults: RuleSet::default() })
     }
-    Ok(RuleSet::default())
+
+    pub fn for_product(&self, sku: &str, category: &str) -> &RuleSet {
+        [Scope::Product(sku.to_string()), Scope::Category(category.to_string()), Scope::Global]
+            .iter()
+            .find_map(|scope| self.by_scope.get(&scope.key()))
+            .unwrap_or(&self.defaults)
+    }
 }
 
-/// The lowest price charged for `sku` in the 30 days before `at`, including the price in
-/// effect at the start of the window.
-async fn lowest_prior_30d(conn: &mut AnyConnection, sku: &str, at: i64) -> Result<Option<i64>, sqlx::Error> {
-    let window_start = at - OMNIBUS_WINDOW_MS;
-    let in_window: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(price_cents) FROM price_history WHERE sku = $1 AND created_at >= $2 AND created_at < $3",
-    )
-    .bind(sku)
-    .bind(window_start)
-    .bind(at)
-    .fetch_one(&mut *conn)
-    .await?;
-    let at_start: Option<i64> = sqlx::query_scalar(
-        "SELECT price_cents FROM price_history WHERE sku = $1 AND created_at < $2 ORDER BY created_at DESC, id DESC LIMIT 1",
-    )
-    .bind(sku)
-    .bind(window_start)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(match (in_window, at_start) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    })
+/// The longest trailing window a rule set may ask for (`velocity_window_days` is validated
+/// to at most 90 and clamped there).
+const MAX_WINDOW_DAYS: i64 = 90;
+
+/// Products per query of a batch: few enough bind parameters for either backend.
+const CHUNK: usize = 400;
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Recomputes one product's price and, when it changes, records it and publishes
-/// `price_changed` — all on `conn`, the caller's transaction. Returns the change, if any.
+/// Recomputes one product's price and, when it changes, records it (with `cause`) and
+/// publishes `price_changed` — all on `conn`, the caller's transaction. Returns the change.
 pub async fn reprice(
     conn: &mut AnyConnection,
     backend: Backend,
     sku: &str,
+    cause: PriceCause,
 ) -> Result<Option<PriceChanged>, sqlx::Error> {
-    let lock = backend.for_update();
-    let Some(row) = sqlx::query(&format!(
-        "SELECT base_cents, cost_cents, stock, price_cents, price_reason, category_slug, reference_30d_cents \
-         FROM products WHERE sku = $1{lock}"
-    ))
-    .bind(sku)
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let base_cents: i64 = row.try_get("base_cents")?;
-    let current_cents: i64 = row.try_get("price_cents")?;
-    let current_reason: String = row.try_get("price_reason")?;
-    let category: String = row.try_get("category_slug")?;
-    let rules = effective_rules(conn, sku, &category).await?;
-    let inputs = PriceInputs {
-        base_cents,
-        cost_cents: row.try_get("cost_cents")?,
-        stock: row.try_get("stock")?,
-        current_cents: Some(current_cents),
-    };
-    let new = quote(&inputs, &rules);
+    Ok(reprice_many(conn, backend, &[sku.to_string()], Some(cause)).await?.pop())
+}
+
+/// What a batch knows about one product before pricing it.
+struct Loaded {
+    sku: String,
+    category: String,
+    base_cents: i64,
+    cost_cents: i64,
+    stock: i64,
+    price_cents: i64,
+    price_reason: String,
+    created_at: i64,
+    price_changed_at: Option<i64>,
+}
+
+/// Reprices `skus` on `conn` (the caller's transaction) from the current signals: a few
+/// reads per 400 products (products, sales, offers, and the Omnibus reference of those whose
+/// price falls), then one update, one history row and one `price_changed` per change. The
+/// statements are the same for every chunk, so each is prepared once per connection.
+///
+/// **Rationale:** a competitor batch reprices thousands of products at once; one query per
+/// signal per product made that minutes of round trips, not the two seconds it takes now.
+///
+/// `cause` is recorded with each change; `None` (the periodic review) derives it per
+/// product with [`PriceCause::of_review`].
+pub async fn reprice_many(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    skus: &[String],
+    cause: Option<PriceCause>,
+) -> Result<Vec<PriceChanged>, sqlx::Error> {
+    let book = RuleBook::load(conn).await?;
     let now = now_ms();
-    if new.amount_cents == current_cents {
-        if new.reason.as_str() != current_reason {
-            sqlx::query("UPDATE products SET price_reason = $1 WHERE sku = $2")
-                .bind(new.reason.as_str())
-                .bind(sku)
-                .execute(&mut *conn)
-                .await?;
+    let today = now.div_euclid(MS_PER_DAY);
+    let mut sorted: Vec<&String> = skus.iter().collect();
+    // Sorted so that two batches lock products in the same order (no deadlock).
+    sorted.sort();
+    sorted.dedup();
+    let mut changes = Vec::new();
+    for chunk in sorted.chunks(CHUNK) {
+        let list = placeholders(1, chunk.len());
+        let lock = backend.for_update();
+        let products_sql = format!(
+            "SELECT sku, category_slug, base_cents, cost_cents, stock, price_cents, price_reason, created_at, \
+             price_changed_at FROM products WHERE sku IN ({list}) ORDER BY sku{lock}"
+        );
+        let mut query =
+            sqlx::query_as::<_, (String, String, i64, i64, i64, i64, String, i64, Option<i64>)>(&products_sql);
+        for sku in chunk {
+            query = query.bind(sku.as_str());
         }
-        return Ok(None);
+        let products: Vec<Loaded> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|row| Loaded {
+                sku: row.0,
+                category: row.1,
+                base_cents: row.2,
+                cost_cents: row.3,
+                stock: row.4,
+                price_cents: row.5,
+                price_reason: row.6,
+                created_at: row.7,
+                price_changed_at: row.8,
+            })
+            .collect();
+        if products.is_empty() {
+            continue;
+        }
+
+        let sales_sql = format!(
+            "SELECT sku, day, units FROM sales_daily WHERE day > $1 AND sku IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut sales_query = sqlx::query_as::<_, (String, i64, i64)>(&sales_sql).bind(today - MAX_WINDOW_DAYS);
+        for sku in chunk {
+            sales_query = sales_query.bind(sku.as_str());
+        }
+        let mut recent_sales: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        for (sku, day, units) in sales_query.fetch_all(&mut *conn).await? {
+            recent_sales.entry(sku).or_default().push((day, units));
+        }
+        let last_sale_sql = format!("SELECT sku, MAX(day) FROM sales_daily WHERE sku IN ({list}) GROUP BY sku");
+        let mut last_sale_query = sqlx::query_as::<_, (String, Option<i64>)>(&last_sale_sql);
+        for sku in chunk {
+            last_sale_query = last_sale_query.bind(sku.as_str());
+        }
+        let last_sale: HashMap<String, i64> = last_sale_query
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .filter_map(|(sku, day)| Some((sku, day?)))
+            .collect();
+        let offers_sql = format!("SELECT sku, price_cents, observed_at FROM competitor_offers WHERE sku IN ({list})");
+        let mut offers_query = sqlx::query_as::<_, (String, i64, i64)>(&offers_sql);
+        for sku in chunk {
+            offers_query = offers_query.bind(sku.as_str());
+        }
+        let mut offers: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        for (sku, price_cents, observed_at) in offers_query.fetch_all(&mut *conn).await? {
+            offers.entry(sku).or_default().push((price_cents, observed_at));
+        }
+
+        let mut quoted = Vec::with_capacity(products.len());
+        for product in products {
+            let rules = book.for_product(&product.sku, &product.category);
+            let window = rules.velocity_window_days.clamp(1, MAX_WINDOW_DAYS);
+            let units_in_window = recent_sales
+                .get(&product.sku)
+                .map(|days| days.iter().filter(|(day, _)| *day > today - window).map(|(_, units)| units).sum())
+                .unwrap_or(0);
+            let idle_since = last_sale.get(&product.sku).map(|day| day * MS_PER_DAY).unwrap_or(product.created_at);
+            let signals = Signals {
+                units_in_window,
+                days_without_sale: (now - idle_since).max(0) / MS_PER_DAY,
+                lowest_competitor_cents: lowest_fresh_offer(
+                    offers.get(&product.sku).into_iter().flatten().copied(),
+                    now,
+                    rules.competitor_max_age_hours,
+                ),
+                now_ms: now,
+                last_change_ms: product.price_changed_at,
+            };
+            let inputs = PriceInputs {
+                base_cents: product.base_cents,
+                cost_cents: product.cost_cents,
+                stock: product.stock,
+                current_cents: Some(product.price_cents),
+                signals,
+            };
+            quoted.push((product, quote(&inputs, rules)));
+        }
+
+        let reduced: Vec<&str> = quoted
+            .iter()
+            .filter(|(product, new)| new.amount_cents < product.price_cents)
+            .map(|(product, _)| product.sku.as_str())
+            .collect();
+        let references = lowest_prior_30d(conn, &reduced, now).await?;
+
+        for (product, new) in quoted {
+            if new.amount_cents == product.price_cents {
+                if new.reason.as_str() != product.price_reason {
+                    sqlx::query("UPDATE products SET price_reason = $1 WHERE sku = $2")
+                        .bind(new.reason.as_str())
+                        .bind(&product.sku)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                continue;
+            }
+            let reference =
+                if new.amount_cents < product.price_cents { references.get(&product.sku).copied() } else { None };
+            sqlx::query(
+                "UPDATE products SET price_cents = $1, price_reason = $2, reference_30d_cents = $3, updated_at = $4, \
+                 price_changed_at = $4 WHERE sku = $5",
+            )
+            .bind(new.amount_cents)
+            .bind(new.reason.as_str())
+            .bind(reference)
+            .bind(now)
+            .bind(&product.sku)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO price_history (sku, price_cents, reason, cause, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&product.sku)
+            .bind(new.amount_cents)
+            .bind(new.reason.as_str())
+            .bind(cause.unwrap_or_else(|| PriceCause::of_review(&product.price_reason, new.reason)).as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            let change = PriceChanged {
+                sku: product.sku.clone(),
+                previous_cents: product.price_cents,
+                amount_cents: new.amount_cents,
+                base_cents: product.base_cents,
+                lowest_30d_cents: reference,
+                reason: new.reason.as_str().to_string(),
+            };
+            events::publish(conn, events::kind::PRICE_CHANGED, &product.sku, &change).await?;
+            changes.push(change);
+        }
     }
-    let reference = if new.amount_cents < current_cents { lowest_prior_30d(conn, sku, now).await? } else { None };
-    sqlx::query(
-        "UPDATE products SET price_cents = $1, price_reason = $2, reference_30d_cents = $3, updated_at = $4 WHERE sku = $5",
-    )
-    .bind(new.amount_cents)
-    .bind(new.reason.as_str())
-    .bind(reference)
-    .bind(now)
-    .bind(sku)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO price_history (sku, price_cents, reason, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(sku)
-        .bind(new.amount_cents)
-        .bind(new.reason.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    let change = PriceChanged {
-        sku: sku.to_string(),
-        previous_cents: current_cents,
-        amount_cents: new.amount_cents,
-        base_cents,
-        lowest_30d_cents: reference,
-        reason: new.reason.as_str().to_string(),
-    };
-    events::publish(conn, events::kind::PRICE_CHANGED, sku, &change).await?;
-    metrics::counter!("mercato_price_changes_total").increment(1);
-    Ok(Some(change))
+    metrics::counter!("mercato_price_changes_total").increment(changes.len() as u64);
+    Ok(changes)
+}
+
+/// The lowest price charged for each of `skus` in the 30 days before `at`, including the
+/// price in effect at the start of the window (two reads for the whole list).
+async fn lowest_prior_30d(
+    conn: &mut AnyConnection,
+    skus: &[&str],
+    at: i64,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let window_start = at - OMNIBUS_WINDOW_MS;
+    let mut lowest: HashMap<String, i64> = HashMap::new();
+    for chunk in skus.chunks(CHUNK) {
+        let list = placeholders(3, chunk.len());
+        let in_window_sql = format!(
+            "SELECT sku, MIN(price_cents) FROM price_history WHERE created_at >= $1 AND created_at < $2 \
+             AND sku IN ({list}) GROUP BY sku"
+        );
+        let mut in_window = sqlx::query_as::<_, (String, Option<i64>)>(&in_window_sql).bind(window_start).bind(at);
+        for sku in chunk {
+            in_window = in_window.bind(*sku);
+        }
+        // The price in effect when the window opened: each product's last row before it.
+        let at_start_sql = format!(
+            "SELECT h.sku, h.price_cents FROM price_history h WHERE h.created_at < $1 AND h.sku IN ({list}) \
+             AND NOT EXISTS (SELECT 1 FROM price_history later WHERE later.sku = h.sku AND later.created_at < $2 \
+             AND (later.created_at > h.created_at OR (later.created_at = h.created_at AND later.id > h.id)))"
+        );
+        let mut at_start = sqlx::query_as::<_, (String, i64)>(&at_start_sql).bind(window_start).bind(window_start);
+        for sku in chunk {
+            at_start = at_start.bind(*sku);
+        }
+        let rows = in_window.fetch_all(&mut *conn).await?;
+        for (sku, price) in rows.into_iter().filter_map(|(sku, price)| Some((sku, price?))) {
+            lowest.insert(sku, price);
+        }
+        for (sku, price) in at_start.fetch_all(&mut *conn).await? {
+            let entry = lowest.entry(sku).or_insert(price);
+            *entry = (*entry).min(price);
+        }
+    }
+    Ok(lowest)
 }
 
 #[derive(Deserialize)]
@@ -192,7 +376,7 @@ pub async fn apply_pricing(conn: &mut AnyConnection, backend: Backend, event: &E
     match event.kind.as_str() {
         events::kind::STOCK_CHANGED => {
             let payload: StockChangedPayload = serde_json::from_value(event.payload.clone()).map_err(decode)?;
-            reprice(conn, backend, &payload.sku).await?;
+            reprice(conn, backend, &payload.sku, PriceCause::Stock).await?;
         }
         events::kind::PRICING_RULES_CHANGED => {
             let payload: RulesChangedPayload = serde_json::from_value(event.payload.clone()).map_err(decode)?;
@@ -208,9 +392,7 @@ pub async fn apply_pricing(conn: &mut AnyConnection, backend: Backend, event: &E
                 }
                 Some(Scope::Product(sku)) => vec![sku],
             };
-            for sku in skus {
-                reprice(conn, backend, &sku).await?;
-            }
+            reprice_many(conn, backend, &skus, Some(PriceCause::Manual)).await?;
         }
         _ => {}
     }
@@ -298,7 +480,8 @@ pub async fn delete_rules(db: &Db, scope: &Scope, user_id: Option<i64>) -> Resul
 
 pub async fn price_history(db: &Db, sku: &str, limit: i64) -> Result<Vec<PricePoint>, AppError> {
     let rows = sqlx::query(
-        "SELECT price_cents, reason, created_at FROM price_history WHERE sku = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        "SELECT price_cents, reason, cause, created_at FROM price_history WHERE sku = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT $2",
     )
     .bind(sku)
     .bind(limit)
@@ -310,12 +493,35 @@ pub async fn price_history(db: &Db, sku: &str, limit: i64) -> Result<Vec<PricePo
             Ok(PricePoint {
                 price_cents: row.try_get("price_cents")?,
                 reason: row.try_get("reason")?,
+                cause: row.try_get("cause")?,
                 created_at: row.try_get("created_at")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     points.reverse();
     Ok(points)
+}
+
+/// The latest price changes across the shop, newest first, with reason and cause.
+pub async fn recent_changes(db: &Db, limit: i64) -> Result<Vec<PriceChangeRow>, AppError> {
+    let rows = sqlx::query(
+        "SELECT sku, price_cents, reason, cause, created_at FROM price_history ORDER BY created_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PriceChangeRow {
+                sku: row.try_get("sku")?,
+                price_cents: row.try_get("price_cents")?,
+                reason: row.try_get("reason")?,
+                cause: row.try_get("cause")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(AppError::from)
 }
 
 /// `price_changed` events after `after_id`, oldest first (the live stream's source).

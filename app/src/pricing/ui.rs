@@ -48,9 +48,25 @@ fn connect(_prices: LivePrices) {}
 pub fn AdminPricingPage() -> impl IntoView {
     use leptos_router::hooks::use_query_map;
     let query = use_query_map();
+    // A simulation is asked for by the rules form's "Simulate" button: the draft, parsed
+    // here exactly as the server would, travels as JSON and nothing is saved.
+    let simulate = move || {
+        let query = query.read();
+        query.get("simulate")?;
+        let draft = super::form::RuleForm::from_lookup(|name| query.get(name))?;
+        serde_json::to_string(&draft.parse().ok()?).ok()
+    };
     let data = Resource::new(
-        move || (query.read().get("scope"), query.read().get("sku"), query.read().get("saved")),
-        |(scope, sku, _)| super::api::get_pricing_admin(scope, sku),
+        move || {
+            (
+                query.read().get("scope"),
+                query.read().get("sku"),
+                query.read().get("saved"),
+                query.read().get("imported"),
+                simulate(),
+            )
+        },
+        |(scope, sku, _, _, simulate)| super::api::get_pricing_admin(scope, sku, simulate),
     );
     view! {
         <leptos_meta::Title text="Pricing — Mercato admin" />
@@ -61,7 +77,16 @@ pub fn AdminPricingPage() -> impl IntoView {
                     crate::layout::admin_view(data.await, "/admin/pricing", |admin| {
                         let draft = super::form::RuleForm::from_lookup(|name| query.read_untracked().get(name));
                         let saved = query.read_untracked().get("saved").is_some();
-                        view! { <PricingEditor admin draft saved /> }.into_any()
+                        let imported = query
+                            .read_untracked()
+                            .get("imported")
+                            .map(|n| (n, query.read_untracked().get("repriced").unwrap_or_default()));
+                        let csv_problems = query.read_untracked().get("csv_problems");
+                        view! {
+                            <PricingEditor admin draft saved />
+                            <CompetitorImport imported csv_problems />
+                        }
+                            .into_any()
                     })
                 })}
             </Suspense>
@@ -83,7 +108,7 @@ fn PricingEditor(admin: super::api::PricingAdmin, draft: Option<super::form::Rul
     let preview_rules = parsed.clone().unwrap_or_else(|_| admin.rules.clone());
     let is_draft = draft.is_some() && parsed.is_ok() && parsed.as_ref().ok() != Some(&admin.rules);
     let message_for = move |field: &str| problems.iter().find(|(f, _)| *f == field).map(|(_, message)| message.clone());
-    let labels: [(&str, &str, &str); 8] = [
+    let labels: [(&str, &str, &str); 18] = [
         ("low_stock_below", "Scarcity: stock below", "units"),
         ("low_stock_markup_pct", "Scarcity markup", "% of base price"),
         ("high_stock_above", "Overstock: stock above", "units"),
@@ -92,9 +117,20 @@ fn PricingEditor(admin: super::api::PricingAdmin, draft: Option<super::form::Rul
         ("ceiling_pct", "Ceiling", "% of base price"),
         ("max_step_pct", "Largest move per repricing", "% of current price (0 = no limit)"),
         ("rounding", "Rounding", "cents or charm99"),
+        ("cooldown_minutes", "Cooldown after an automatic change", "minutes (0 = none)"),
+        ("velocity_window_days", "Sales velocity window", "days"),
+        ("fast_cover_days_below", "Fast seller: days of cover below", "days (0 = off)"),
+        ("fast_markup_pct", "Fast-seller markup", "% of base price"),
+        ("slow_no_sale_days", "Slow mover: no sale for", "days (0 = off)"),
+        ("slow_cover_days_above", "Slow mover: days of cover above", "days (0 = off)"),
+        ("slow_discount_pct", "Slow-mover discount", "% of base price"),
+        ("competitor", "Competitor prices", "off, match, beat or within"),
+        ("competitor_pct", "Beat by / stay within", "% of the lowest competitor price"),
+        ("competitor_max_age_hours", "Ignore competitor offers older than", "hours"),
     ];
     let scope = admin.scope.clone();
     let sample = admin.sample.clone();
+    let sample_sku = sample.as_ref().map(|product| product.sku.clone());
     let preview = sample
         .as_ref()
         .map(|product| super::domain::preview(product.base_cents, product.cost_cents, &PREVIEW_STOCKS, &preview_rules));
@@ -152,7 +188,12 @@ fn PricingEditor(admin: super::api::PricingAdmin, draft: Option<super::form::Rul
                 })
                 .collect_view()}
             <button type="submit" data-testid="preview-rules">"Preview"</button>
+            {sample_sku.map(|sku| view! { <input type="hidden" name="sku" value=sku /> })}
+            <button type="submit" name="simulate" value="1" data-testid="simulate-rules">
+                "Simulate the last 30 days"
+            </button>
         </form>
+        {admin.simulation.clone().map(|report| view! { <SimulationView report /> })}
         {parsed
             .is_ok()
             .then(|| {
@@ -219,8 +260,39 @@ fn PricingEditor(admin: super::api::PricingAdmin, draft: Option<super::form::Rul
                     </table>
                     <h2>"Price history"</h2>
                     <PriceHistoryChart points=admin.history.clone() />
+                    <CompetitorOffers offers=admin.offers.clone() />
                 }
             })}
+        <PostPurchaseStats counts=admin.post_purchase />
+        <h2>"Recent price changes"</h2>
+        <table class="recent-changes" data-testid="recent-price-changes">
+            <thead>
+                <tr>
+                    <th scope="col">"When (UTC)"</th>
+                    <th scope="col">"Product"</th>
+                    <th scope="col">"Price"</th>
+                    <th scope="col">"Rule"</th>
+                    <th scope="col">"Cause"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {admin
+                    .recent
+                    .iter()
+                    .map(|change| {
+                        view! {
+                            <tr data-sku=change.sku.clone() data-cause=change.cause.clone().unwrap_or_default()>
+                                <td>{crate::shared::format_time(change.created_at)}</td>
+                                <td>{change.sku.clone()}</td>
+                                <td>{Money::from_cents(change.price_cents).to_string()}</td>
+                                <td>{change.reason.clone()}</td>
+                                <td>{change.cause.clone().unwrap_or_else(|| "listed".into())}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
         <h2>"Audit log"</h2>
         <table class="audit" data-testid="pricing-audit">
             <thead>
@@ -248,6 +320,224 @@ fn PricingEditor(admin: super::api::PricingAdmin, draft: Option<super::form::Rul
                     .collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// The sample product's current competitor offers (a stale one is still listed; the rules
+/// ignore it).
+#[component]
+fn CompetitorOffers(offers: Vec<super::api::OfferView>) -> impl IntoView {
+    use crate::shared::Money;
+    if offers.is_empty() {
+        return view! { <p class="empty" data-testid="competitor-offers">"No competitor offers imported."</p> }
+            .into_any();
+    }
+    view! {
+        <h3>"Competitor offers"</h3>
+        <table data-testid="competitor-offers">
+            <thead>
+                <tr>
+                    <th scope="col">"Source"</th>
+                    <th scope="col">"Price"</th>
+                    <th scope="col">"Observed (UTC)"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {offers
+                    .into_iter()
+                    .map(|offer| {
+                        view! {
+                            <tr>
+                                <td>{offer.source}</td>
+                                <td>{Money::from_cents(offer.price_cents).to_string()}</td>
+                                <td>{crate::shared::format_time(offer.observed_at)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// The simulation of the sample product: both price paths by day (the price at each day's
+/// end) and what each rule set would have earned.
+#[component]
+fn SimulationView(report: super::api::SimulationReport) -> impl IntoView {
+    use super::domain::{SimPoint, MS_PER_DAY};
+    use crate::layout::chart::{DailyBars, Series};
+    use crate::shared::Money;
+    let (current, proposed) = (&report.current, &report.proposed);
+    let first = current.path.first().map(|point| point.at_ms).unwrap_or(0);
+    let first_day = first.div_euclid(MS_PER_DAY);
+    let days: Vec<i64> = (first_day..first_day + 30).collect();
+    let at_end_of = |path: &[SimPoint], day: i64| {
+        path.iter()
+            .take_while(|point| point.at_ms < (day + 1) * MS_PER_DAY)
+            .last()
+            .map(|point| point.price_cents)
+            .unwrap_or(0)
+    };
+    let current_prices = days.iter().map(|day| at_end_of(&current.path, *day)).collect();
+    let proposed_prices = days.iter().map(|day| at_end_of(&proposed.path, *day)).collect();
+    let revenue_delta = proposed.revenue_cents - current.revenue_cents;
+    let margin_delta = proposed.margin_cents - current.margin_cents;
+    let signed = |cents: i64| {
+        let money = Money::from_cents(cents.abs()).to_string();
+        if cents < 0 {
+            format!("−{money}")
+        } else {
+            format!("+{money}")
+        }
+    };
+    view! {
+        <section class="simulation" data-testid="simulation">
+            <h2>{format!("Simulation: {} over the last 30 days", report.sku)}</h2>
+            <p class="muted">
+                {format!(
+                    "{} recorded events replayed. Units sold are held as observed: the simulation does not \
+                     guess how shoppers would have answered other prices. Nothing has been saved.",
+                    report.n_events,
+                )}
+            </p>
+            <DailyBars
+                id="simulation-chart"
+                title="Price at the end of each day: rules in force (1) and proposed (2)"
+                days
+                bars=vec![Series::money("now", current_prices), Series::money("proposed", proposed_prices)]
+            />
+            <table data-testid="simulation-totals">
+                <thead>
+                    <tr>
+                        <th scope="col"></th>
+                        <th scope="col">"Units"</th>
+                        <th scope="col">"Revenue"</th>
+                        <th scope="col">"Margin"</th>
+                        <th scope="col">"Price changes"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <tr>
+                        <th scope="row">"Rules in force"</th>
+                        <td>{current.units}</td>
+                        <td>{Money::from_cents(current.revenue_cents).to_string()}</td>
+                        <td>{Money::from_cents(current.margin_cents).to_string()}</td>
+                        <td>{current.path.len().saturating_sub(1)}</td>
+                    </tr>
+                    <tr>
+                        <th scope="row">"Proposed"</th>
+                        <td>{proposed.units}</td>
+                        <td data-testid="proposed-revenue" data-cents=proposed.revenue_cents>
+                            {Money::from_cents(proposed.revenue_cents).to_string()}
+                        </td>
+                        <td>{Money::from_cents(proposed.margin_cents).to_string()}</td>
+                        <td>{proposed.path.len().saturating_sub(1)}</td>
+                    </tr>
+                    <tr>
+                        <th scope="row">"Difference"</th>
+                        <td></td>
+                        <td data-testid="revenue-difference" data-cents=revenue_delta>{signed(revenue_delta)}</td>
+                        <td data-testid="margin-difference" data-cents=margin_delta>{signed(margin_delta)}</td>
+                        <td></td>
+                    </tr>
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// The order page's post-purchase offers over the last 30 days: shown, clicked, added, and
+/// the click-through and add rates (per mille, shown as percent with one decimal).
+#[component]
+fn PostPurchaseStats(counts: (i64, i64, i64)) -> impl IntoView {
+    let (shown, clicked, added) = counts;
+    let rate = |n: i64| {
+        if shown == 0 {
+            "–".to_string()
+        } else {
+            let per_mille = n * 1000 / shown;
+            format!("{}.{} %", per_mille / 10, per_mille % 10)
+        }
+    };
+    view! {
+        <h2>"Post-purchase offers (last 30 days)"</h2>
+        <table data-testid="post-purchase-stats">
+            <thead>
+                <tr>
+                    <th scope="col">"Shown"</th>
+                    <th scope="col">"Clicked"</th>
+                    <th scope="col">"Added to the order"</th>
+                    <th scope="col">"Click-through rate"</th>
+                    <th scope="col">"Add rate"</th>
+                </tr>
+            </thead>
+            <tbody>
+                <tr data-shown=shown data-clicked=clicked data-added=added>
+                    <td>{shown}</td>
+                    <td>{clicked}</td>
+                    <td>{added}</td>
+                    <td data-testid="post-purchase-ctr">{rate(clicked)}</td>
+                    <td>{rate(added)}</td>
+                </tr>
+            </tbody>
+        </table>
+    }
+}
+
+/// The CSV upload of competitor offers, with each refused line and why.
+#[component]
+fn CompetitorImport(imported: Option<(String, String)>, csv_problems: Option<String>) -> impl IntoView {
+    let import = ServerAction::<super::api::ImportCompetitorCsv>::new();
+    let problems: Vec<(String, String, String)> = csv_problems
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let mut cells = line.splitn(3, '\t');
+            Some((cells.next()?.to_string(), cells.next()?.to_string(), cells.next()?.to_string()))
+        })
+        .collect();
+    let has_problems = !problems.is_empty();
+    view! {
+        <h2 id="competitor-import">"Competitor prices"</h2>
+        {imported
+            .map(|(n, repriced)| {
+                view! {
+                    <p class="notice" role="status" data-testid="csv-imported">
+                        {format!("Imported {n} offers; {repriced} prices changed.")}
+                    </p>
+                }
+            })}
+        <ActionForm action=import attr:class="competitor-csv" attr:data-testid="competitor-csv">
+            <div class="field">
+                <label for="competitor-csv-text">"CSV: sku,source,price_cents,observed_at (RFC 3339 or epoch ms)"</label>
+                <textarea
+                    id="competitor-csv-text"
+                    name="csv"
+                    rows="6"
+                    aria-invalid=has_problems.to_string()
+                    aria-describedby=has_problems.then_some("competitor-csv-problems")
+                ></textarea>
+                {has_problems
+                    .then(|| {
+                        view! {
+                            <ul id="competitor-csv-problems" class="field-error" role="alert">
+                                {problems
+                                    .into_iter()
+                                    .map(|(line, field, message)| {
+                                        view! {
+                                            <li data-testid="csv-problem" data-line=line.clone() data-field=field.clone()>
+                                                {format!("Line {line}, {field}: {message}")}
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                    })}
+            </div>
+            <button type="submit" data-testid="import-csv">"Import"</button>
+        </ActionForm>
     }
 }
 

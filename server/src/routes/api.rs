@@ -44,6 +44,7 @@ pub fn router() -> Router<ApiState> {
         .merge(super::recommendations::router())
         .merge(super::analytics::router())
         .merge(super::flags::router())
+        .merge(super::pricing_signals::router())
         .fallback(not_found)
 }
 
@@ -152,7 +153,7 @@ async fn put_inventory(
     Ok(Json(catalog::set_stock(&state.app.db, &sku, update.stock).await?))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() || b.is_empty() {
         return false;
     }

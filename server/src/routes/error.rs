@@ -30,6 +30,11 @@ impl ApiError {
     pub fn unprocessable(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
     }
+
+    /// Adds members to the problem (e.g. the `row` and `field` of a refused import row).
+    pub fn with_extra(self, extra: serde_json::Value) -> ApiError {
+        ApiError { extra: Some(extra), ..self }
+    }
 }
 
 impl From<AppError> for ApiError {

@@ -267,11 +267,17 @@ fn static_status(status: u16) -> &'static str {
 /// Request bodies above this are refused with 413 (forms and JSON here are small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The competitor price import takes up to 10,000 offers (about 1 MB of JSON) in one batch.
+pub const MAX_IMPORT_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The one route allowed the larger body.
+const IMPORT_PATH: &str = "/api/v1/competitor-prices";
+
 /// Limits the request body: a declared length over the limit is refused at once, a body
 /// that turns out longer fails when read (the extractors answer 413).
 pub async fn limit_body(request: Request, next: Next) -> Response {
     use axum::response::IntoResponse;
-    let limit = MAX_BODY_BYTES;
+    let limit = if request.uri().path() == IMPORT_PATH { MAX_IMPORT_BODY_BYTES } else { MAX_BODY_BYTES };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)

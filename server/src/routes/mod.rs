@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod page_cache;
 pub mod plans;
 pub mod prices;
+pub mod pricing_signals;
 pub mod recommendations;
 pub mod reviews;
 

@@ -109,6 +109,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         loyalty: app::loyalty::domain::LoyaltyRules::default(),
         posts_per_minute: 10,
         recommendations: app::recommendations::domain::RecRules::default(),
+        price_review_every: std::time::Duration::from_secs(600),
+        addon_window_minutes: 30,
     };
     let application = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());

@@ -15,5 +15,6 @@ mod operations;
 mod outbox;
 mod plans;
 mod pricing;
+mod pricing_signals;
 mod recommendations;
 mod reviews;
