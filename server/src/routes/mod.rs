@@ -6,12 +6,14 @@ pub mod api;
 pub mod error;
 pub mod experiments;
 pub mod flags;
+pub mod insights;
 pub mod loyalty;
 pub mod middleware;
 pub mod page_cache;
 pub mod plans;
 pub mod prices;
 pub mod recommendations;
+pub mod referrals;
 pub mod reviews;
 
 use app::state::AppState;
