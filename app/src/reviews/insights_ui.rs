@@ -71,7 +71,7 @@ pub async fn get_insights_admin() -> Result<InsightsAdmin, AppError> {
     })
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "create_brand_key")]
 pub async fn create_brand_key(brand: String, label: String) -> Result<(), AppError> {
     let state = crate::state::state()?;
     crate::state::identity().await?.require_admin()?;
@@ -85,7 +85,7 @@ pub async fn create_brand_key(brand: String, label: String) -> Result<(), AppErr
     crate::state::admin_redirect("/admin/insights", result)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", endpoint = "revoke_brand_key")]
 pub async fn revoke_brand_key(id: i64) -> Result<(), AppError> {
     let state = crate::state::state()?;
     crate::state::identity().await?.require_admin()?;

@@ -247,3 +247,46 @@ async fn a_brand_key_reads_its_own_products_only_until_revoked() {
         assert_problem(again, 404).await;
     }
 }
+
+#[tokio::test]
+async fn the_insights_page_shows_a_new_key_once_and_revokes_it_from_plain_forms() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let admin = app.admin_client().await;
+        let post_form = |client: &reqwest::Client, function: &str, body: String| {
+            client
+                .post(app.url(&format!("/rpc/{function}")))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("referer", app.url("/admin/insights"))
+                .body(body)
+                .send()
+        };
+        let created = post_form(&admin, "create_brand_key", "brand=Leafline&label=Leafline+team".into()).await.unwrap();
+        assert!(created.status().is_redirection() || created.status().is_success(), "{}", created.status());
+        let page = admin.get(app.url("/admin/insights")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-testid=\"new-brand-key\""), "the new key is shown");
+        let start = page.find("mbk_").expect("the key on the page");
+        let key: String = page[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        assert_eq!(key.len(), 4 + 64);
+        let tea = brand_get(&app, "/api/v1/insights?category=tea", &key).await;
+        assert_eq!(tea.status(), 200);
+        // Shown once: the next load of the page no longer has it.
+        let again = admin.get(app.url("/admin/insights")).send().await.unwrap().text().await.unwrap();
+        assert!(!again.contains(&key) && !again.contains("new-brand-key"));
+        assert!(again.contains("Leafline team") && again.contains("data-testid=\"brand-key\""));
+
+        // A shopper's form post creates nothing; the owner's revokes.
+        let shopper = shopper_client();
+        app.register(&shopper).await;
+        let _ = post_form(&shopper, "create_brand_key", "brand=Leafline&label=Mine".into()).await.unwrap();
+        assert_eq!(app.count("SELECT COUNT(*) FROM brand_keys").await, 1);
+        let id = app.count("SELECT id FROM brand_keys").await;
+        let revoked = post_form(&admin, "revoke_brand_key", format!("id={id}")).await.unwrap();
+        assert!(revoked.status().is_redirection() || revoked.status().is_success(), "{}", revoked.status());
+        assert_eq!(brand_get(&app, "/api/v1/insights?category=tea", &key).await.status(), 401);
+    }
+}
+
+async fn brand_get(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
+    shopper_client().get(app.url(path)).bearer_auth(key).send().await.unwrap()
+}

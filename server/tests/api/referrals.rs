@@ -270,3 +270,45 @@ async fn a_referrer_collects_at_most_the_monthly_cap() {
         assert_eq!(referrals_of(&app, referrer_id).await, cap + 1);
     }
 }
+
+#[tokio::test]
+async fn the_register_form_records_the_referral_like_the_api() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let referrer = shopper_client();
+        let referrer_email = app.register(&referrer).await;
+        let referrer_id = user_id(&app, &referrer_email).await;
+        let link = my_referral(&app, &referrer).await["link"].as_str().unwrap().to_string();
+        let friend = shopper_client();
+        follow(&app, &friend, &link).await;
+        let email = format!("form-{}@example.org", suffix());
+        let form = format!("email={}&display_name=Friend&password=a+long+test+passphrase", email.replace('@', "%40"));
+        // The form's own action: server function paths carry a hash.
+        let form_page = friend.get(app.url("/register")).send().await.unwrap().text().await.unwrap();
+        let start = form_page.find("action=\"/rpc/register").expect("the register form") + "action=\"".len();
+        let action: String = form_page[start..].chars().take_while(|c| *c != '"').collect();
+        let response = friend
+            .post(app.url(&action))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("referer", app.url("/register"))
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(status.is_redirection() || status.is_success(), "{status}");
+        assert!(set_cookie(&response, "mercato_session").is_some(), "registered and logged in");
+        assert_eq!(set_cookie(&response, "mercato_ref").as_deref(), Some(""), "the cookie is cleared");
+        let friend_id = user_id(&app, &email).await;
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM referrals WHERE referrer_id = {referrer_id} AND referee_id = {friend_id}"
+            ))
+            .await,
+            1
+        );
+        // The account page shows the friend's own link.
+        let page = friend.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-testid=\"referral-link\""), "referral block on /account");
+    }
+}
