@@ -31,6 +31,7 @@ pub struct ReviewFact {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuestionFact {
     pub contributor: i64,
+    pub sku: String,
     pub text: String,
 }
 
@@ -74,10 +75,21 @@ pub struct ReviewInsights {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductCount {
+    pub sku: String,
+    pub questions: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuestionInsights {
     pub suppressed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub questions: Option<usize>,
+    /// Questions per product, for the products at least [`K`] people asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_product: Option<Vec<ProductCount>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products_suppressed: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_terms: Option<Vec<TermCount>>,
 }
@@ -182,11 +194,31 @@ pub fn build(scope: Scope, products: Vec<String>, reviews: &[ReviewFact], questi
         }
     };
     let question_insights = if distinct(questions.iter().map(|q| q.contributor)) < K {
-        QuestionInsights { suppressed: true, questions: None, top_terms: None }
+        QuestionInsights {
+            suppressed: true,
+            questions: None,
+            per_product: None,
+            products_suppressed: None,
+            top_terms: None,
+        }
     } else {
+        let mut by_product: BTreeMap<&str, (BTreeSet<i64>, usize)> = BTreeMap::new();
+        for question in questions {
+            let entry = by_product.entry(question.sku.as_str()).or_default();
+            entry.0.insert(question.contributor);
+            entry.1 += 1;
+        }
+        let n_products = by_product.len();
+        let per_product: Vec<ProductCount> = by_product
+            .into_iter()
+            .filter(|(_, (askers, _))| askers.len() >= K)
+            .map(|(sku, (_, n))| ProductCount { sku: sku.to_string(), questions: n })
+            .collect();
         QuestionInsights {
             suppressed: false,
             questions: Some(questions.len()),
+            products_suppressed: Some(n_products - per_product.len()),
+            per_product: Some(per_product),
             top_terms: Some(top_terms(questions.iter().map(|q| (q.contributor, q.text.as_str())))),
         }
     };
@@ -227,6 +259,12 @@ pub fn csv_rows(insights: &Insights) -> Vec<[String; 4]> {
     if let Some(n) = questions.questions {
         push("questions", "count", "", n.to_string());
     }
+    for product in questions.per_product.iter().flatten() {
+        push("questions", "product", &product.sku, product.questions.to_string());
+    }
+    if let Some(n) = questions.products_suppressed {
+        push("questions", "products_suppressed", "", n.to_string());
+    }
     for term in questions.top_terms.iter().flatten() {
         push("questions", "term", &term.term, term.contributors.to_string());
     }
@@ -248,8 +286,9 @@ mod tests {
     fn fewer_than_five_contributors_suppress_the_section_however_many_items() {
         // Four people, eight reviews: still four people.
         let reviews: Vec<ReviewFact> = (0..8).map(|i| review(i % 4, 5, DEC_2026, "smooth chocolate notes")).collect();
-        let questions: Vec<QuestionFact> =
-            (0..4).map(|i| QuestionFact { contributor: i, text: "is it decaf".into() }).collect();
+        let questions: Vec<QuestionFact> = (0..4)
+            .map(|i| QuestionFact { contributor: i, sku: "COF-001".into(), text: "is it decaf".into() })
+            .collect();
         let insights = build(Scope::Product("COF-001".into()), vec!["COF-001".into()], &reviews, &questions);
         assert!(insights.reviews.suppressed && insights.questions.suppressed);
         let json = serde_json::to_value(&insights).unwrap();
@@ -276,6 +315,20 @@ mod tests {
         assert!(terms.iter().all(|t| t.contributors >= K));
         assert!(!terms.iter().any(|t| t.term == "zanzibar" || t.term == "the"));
         assert!(insights.questions.suppressed);
+    }
+
+    #[test]
+    fn questions_are_counted_per_product_only_where_five_people_asked() {
+        let ask = |contributor, sku: &str| QuestionFact { contributor, sku: sku.into(), text: "does it fit".into() };
+        // Five people asked about MUG-001; two (of the same five) about MUG-002.
+        let mut questions: Vec<QuestionFact> = (0..5).map(|i| ask(i, "MUG-001")).collect();
+        questions.extend([ask(0, "MUG-002"), ask(1, "MUG-002")]);
+        let insights = build(Scope::Category("mugs".into()), vec![], &[], &questions);
+        let q = &insights.questions;
+        assert_eq!(q.questions, Some(7));
+        assert_eq!(q.per_product, Some(vec![ProductCount { sku: "MUG-001".into(), questions: 5 }]));
+        assert_eq!(q.products_suppressed, Some(1));
+        assert_eq!(q.top_terms.as_ref().unwrap()[0].term, "fit");
     }
 
     #[test]

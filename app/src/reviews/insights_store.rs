@@ -64,12 +64,18 @@ pub async fn insights(db: &Db, scope: Scope, brand: Option<&str>) -> Result<Insi
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let question_rows =
-        sqlx::query(&format!("SELECT user_id, body FROM questions WHERE status = 'approved' AND sku IN ({skus})"))
+        sqlx::query(&format!("SELECT user_id, sku, body FROM questions WHERE status = 'approved' AND sku IN ({skus})"))
             .fetch_all(db.pool())
             .await?;
     let questions = question_rows
         .iter()
-        .map(|row| Ok(QuestionFact { contributor: row.try_get("user_id")?, text: row.try_get("body")? }))
+        .map(|row| {
+            Ok(QuestionFact {
+                contributor: row.try_get("user_id")?,
+                sku: row.try_get("sku")?,
+                text: row.try_get("body")?,
+            })
+        })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(build(scope, products, &reviews, &questions))
 }

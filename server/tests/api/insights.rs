@@ -128,6 +128,7 @@ async fn insights_publish_only_what_five_people_stand_behind_and_name_nobody() {
         assert_eq!(insights["questions"]["suppressed"], false);
         assert_eq!(insights["questions"]["questions"], 5);
         assert_eq!(insights["questions"]["top_terms"][0]["term"], "handle");
+        assert_eq!(insights["questions"]["per_product"], json!([{ "sku": popular, "questions": 5 }]));
         assert_anonymous(&text, &authors);
 
         // Four people are not enough, however many stars.
