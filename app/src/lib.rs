@@ -208,6 +208,11 @@ pub fn AdminApp() -> impl IntoView {
                     <Route path=path!("/admin/plans") view=plans::ui::AdminPlansPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/loyalty") view=loyalty::ui::AdminLoyaltyPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/reviews") view=reviews::ui::AdminReviewsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/admin/insights")
+                        view=reviews::insights_ui::AdminInsightsPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/admin/flags") view=flags::ui::AdminFlagsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/admin/experiments")

@@ -26,7 +26,10 @@ pub struct Settings {
     /// `MERCATO_POINTS_PER_EURO_REDEEMED` worth 1.00 at checkout (default 100),
     /// `MERCATO_POINTS_MAX_REDEEM_PCT` of an order points may pay (default 50),
     /// `MERCATO_POINTS_EXPIRY_DAYS` without activity before points expire (default 365),
-    /// `MERCATO_POINTS_PER_REVIEW` for an approved review (default 50; 0 = none).
+    /// `MERCATO_POINTS_PER_REVIEW` for an approved review (default 50; 0 = none),
+    /// `MERCATO_REFERRER_POINTS` and `MERCATO_REFEREE_POINTS` for a referral's first paid
+    /// order (defaults 500 and 250; 0 = none), `MERCATO_REFERRALS_PER_MONTH` a referrer may
+    /// collect (default 10).
     pub loyalty: app::loyalty::domain::LoyaltyRules,
     /// `MERCATO_POSTS_PER_MINUTE`: reviews, questions and answers one account may post per
     /// minute (default 10).
@@ -90,6 +93,19 @@ impl Settings {
                         Some(_) => positive("MERCATO_POINTS_PER_REVIEW", defaults.review_points, 100_000)?,
                         None => defaults.review_points,
                     },
+                    referrer_points: match var("MERCATO_REFERRER_POINTS") {
+                        Some(raw) if raw.trim() == "0" => 0,
+                        _ => positive("MERCATO_REFERRER_POINTS", defaults.referrer_points, 1_000_000)?,
+                    },
+                    referee_points: match var("MERCATO_REFEREE_POINTS") {
+                        Some(raw) if raw.trim() == "0" => 0,
+                        _ => positive("MERCATO_REFEREE_POINTS", defaults.referee_points, 1_000_000)?,
+                    },
+                    referrals_per_month: positive(
+                        "MERCATO_REFERRALS_PER_MONTH",
+                        defaults.referrals_per_month,
+                        100_000,
+                    )?,
                 }
             },
             posts_per_minute: positive("MERCATO_POSTS_PER_MINUTE", 10, 10_000)? as u32,

@@ -361,6 +361,7 @@ pub fn router(api_state: ApiState) -> Router {
         .route("/metrics", get(api::metrics))
         .nest("/api/v1", api::router())
         .merge(crate::routes::recommendations::click_router())
+        .merge(crate::routes::referrals::link_router())
         .with_state(api_state.clone());
     operations.merge(pages).route_layer(axum::middleware::from_fn(mw::tag_route))
 }

@@ -35,9 +35,23 @@ pub async fn register(email: String, display_name: String, password: String) -> 
         Ok(parsed) => parsed,
         Err(error) => return fail(error),
     };
-    match super::ssr::register(&state.db, &email, &display_name, &password, &identity.visitor_id).await {
+    let referral_code = identity.referral_code.as_deref();
+    match super::ssr::register(
+        &state.db,
+        &email,
+        &display_name,
+        &password,
+        &identity.visitor_id,
+        referral_code,
+        &state.loyalty,
+    )
+    .await
+    {
         Ok((_user, token)) => {
             crate::state::set_cookie(&super::ssr::session_cookie(&token, state.secure_cookies));
+            if referral_code.is_some() {
+                crate::state::set_cookie(&crate::loyalty::referrals::clear_referral_cookie(state.secure_cookies));
+            }
             crate::state::redirect("/account");
             Ok(())
         }

@@ -27,12 +27,14 @@ pub struct Identity {
     /// The entitlements cached on the session row (JSON), read with the session itself so
     /// a feature check costs no query (see `plans::ssr::entitlements`).
     pub cached_entitlements: Option<String>,
+    /// The referral code of the `mercato_ref` cookie (set by `/r/{code}`), read by registration.
+    pub referral_code: Option<String>,
 }
 
 impl Identity {
     /// A visitor who is not logged in.
     pub fn anonymous(visitor_id: String) -> Identity {
-        Identity { visitor_id, user: None, session_token: None, cached_entitlements: None }
+        Identity { visitor_id, user: None, session_token: None, cached_entitlements: None, referral_code: None }
     }
 }
 
@@ -138,15 +140,18 @@ async fn start_session(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<S
     Ok(token)
 }
 
-/// Creates a shopper account, logs it in and moves the visitor's cart into it.
-/// Returns the user and the new session token.
-#[tracing::instrument(name = "accounts.register", skip(db, password))]
+/// Creates a shopper account, logs it in and moves the visitor's cart into it; with a
+/// referral code (from the `mercato_ref` cookie), records the referral in the same
+/// transaction unless a guard refuses it. Returns the user and the new session token.
+#[tracing::instrument(name = "accounts.register", skip(db, password, rules))]
 pub async fn register(
     db: &Db,
     email: &Email,
     display_name: &DisplayName,
     password: &Password,
     visitor_id: &str,
+    referral_code: Option<&str>,
+    rules: &crate::loyalty::domain::LoyaltyRules,
 ) -> Result<(User, String), AppError> {
     let password_hash = hash_password(password.expose().to_string()).await?;
     let mut tx = db.begin_write().await?;
@@ -175,6 +180,21 @@ pub async fn register(
     )
     .await?;
     crate::cart::ssr::merge_into_user(&mut tx, visitor_id, user_id).await?;
+    let now = now_ms();
+    if let Some(code) = referral_code {
+        crate::loyalty::referrals::record_referral(
+            &mut tx,
+            db.for_update(),
+            rules,
+            code,
+            user_id,
+            email.as_str(),
+            visitor_id,
+            now,
+        )
+        .await?;
+    }
+    crate::loyalty::referrals::remember_device(&mut tx, user_id, visitor_id, now).await?;
     let token = start_session(&mut tx, user_id).await?;
     tx.commit().await?;
     db.wake_outbox();
@@ -212,6 +232,7 @@ pub async fn login(db: &Db, email: &Email, password: &str, visitor_id: &str) -> 
     let user = user_from_row(&row)?;
     let mut tx = db.begin_write().await?;
     crate::cart::ssr::merge_into_user(&mut tx, visitor_id, user.id).await?;
+    crate::loyalty::referrals::remember_device(&mut tx, user.id, visitor_id, now_ms()).await?;
     let token = start_session(&mut tx, user.id).await?;
     tx.commit().await?;
     Ok((user, token))

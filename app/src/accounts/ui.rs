@@ -99,6 +99,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <p class="muted">{user.email}</p>
                                 <crate::plans::ui::MyPlan />
                                 <crate::loyalty::ui::PointsBlock />
+                                <crate::loyalty::ui::ReferralBlock />
                                 <p>
                                     <A href="/wishlist">"Your wishlist"</A>
                                     " · "

@@ -51,6 +51,10 @@ pub fn AdminHome() -> impl IntoView {
                                         " — moderation queue, auto-approval and blocklist, replies, sponsorship, featured answers"
                                     </li>
                                     <li>
+                                        <A href="/admin/insights">"Brand insights"</A>
+                                        " — anonymized review and question insights, brand API keys"
+                                    </li>
+                                    <li>
                                         <A href="/admin/plans">"Plans and subscriptions"</A>
                                         " — plan editor, subscribers and MRR, invoices, support queue"
                                     </li>

@@ -59,6 +59,9 @@ pub mod kind {
     /// Post-purchase offers were shown on an order page (payload: `order_id`, `skus`,
     /// `visitor_id`): the denominator of their click-through rate.
     pub const POST_PURCHASE_SHOWN: &str = "post_purchase_shown";
+    /// A referred friend's first paid order was fulfilled and both sides were paid (payload:
+    /// `user_id` of the referrer, `referee_id`, `referral_id`, `order_id`).
+    pub const REFERRAL_CONVERTED: &str = "referral_converted";
 }
 
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
@@ -81,8 +84,10 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::ORDER_CANCELLED,
             kind::ORDER_REFUNDED,
             kind::REVIEW_APPROVED,
+            kind::REFERRAL_CONVERTED,
         ],
     ),
+    (crate::loyalty::referrals::REFERRALS_CONSUMER, &[kind::ORDER_FULFILLED, kind::ORDER_REFUNDED]),
     (
         crate::admin::ssr::ANALYTICS_CONSUMER,
         &[

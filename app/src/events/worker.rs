@@ -150,6 +150,7 @@ async fn apply(consumer: &str, backend: Backend, conn: &mut AnyConnection, event
             crate::plans::wishlist::store::apply_wishlist(conn, event).await
         }
         crate::loyalty::ssr::LOYALTY_CONSUMER => crate::loyalty::ssr::apply_loyalty(conn, event).await,
+        crate::loyalty::referrals::REFERRALS_CONSUMER => crate::loyalty::referrals::apply_referrals(conn, event).await,
         crate::recommendations::ssr::RECOMMENDATIONS_CONSUMER => {
             crate::recommendations::ssr::apply_recommendations(conn, event).await
         }

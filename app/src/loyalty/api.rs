@@ -99,6 +99,8 @@ pub struct LoyaltyAdmin {
     pub challenges: Vec<Challenge>,
     /// (order, customer e-mail), newest first.
     pub orders: Vec<(crate::cart::domain::Order, String)>,
+    /// Referral link clicks, registrations through a link, first paid orders.
+    pub referrals: super::domain::ReferralFunnel,
 }
 
 #[server(prefix = "/rpc")]
@@ -112,7 +114,20 @@ pub async fn get_loyalty_admin() -> Result<LoyaltyAdmin, AppError> {
         badges: super::ssr::badges(&state.db, None).await?,
         challenges: super::ssr::challenges(&state.db, None).await?,
         orders: crate::cart::ssr::recent_orders(&state.db, 30).await?,
+        referrals: super::referrals::funnel(&state.db, None).await?,
     })
+}
+
+/// The account page's referral block: the shopper's link (its code created on the first
+/// visit) and how it did. `None` when logged out.
+#[server(prefix = "/rpc")]
+pub async fn get_my_referral() -> Result<Option<super::domain::MyReferral>, AppError> {
+    let state = crate::state::state()?;
+    let identity = crate::state::identity().await?;
+    let Some(user) = identity.user.as_ref() else {
+        return Ok(None);
+    };
+    Ok(Some(super::referrals::my_referral(&state.db, user.id).await?))
 }
 
 /// Adds or removes points on an account by e-mail, with the reason.

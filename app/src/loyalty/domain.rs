@@ -17,6 +17,12 @@ pub struct LoyaltyRules {
     pub expiry_ms: i64,
     /// Points for an approved review.
     pub review_points: i64,
+    /// Points a referrer earns when a friend they referred completes a first paid order.
+    pub referrer_points: i64,
+    /// Points that friend (the referee) earns for the same order.
+    pub referee_points: i64,
+    /// Referred registrations one referrer may collect per calendar month (UTC).
+    pub referrals_per_month: i64,
 }
 
 pub use crate::shared::DAY_MS;
@@ -29,6 +35,9 @@ impl Default for LoyaltyRules {
             max_redeem_bp: 5_000,
             expiry_ms: 365 * DAY_MS,
             review_points: 50,
+            referrer_points: 500,
+            referee_points: 250,
+            referrals_per_month: 10,
         }
     }
 }
@@ -238,11 +247,19 @@ pub enum Goal {
     PointsEarned,
     SpendCents,
     ReviewsApproved,
+    /// Friends referred who completed a first paid order (and kept it).
+    ReferralConverted,
 }
 
 impl Goal {
-    pub const ALL: [Goal; 5] =
-        [Goal::Orders, Goal::Categories, Goal::PointsEarned, Goal::SpendCents, Goal::ReviewsApproved];
+    pub const ALL: [Goal; 6] = [
+        Goal::Orders,
+        Goal::Categories,
+        Goal::PointsEarned,
+        Goal::SpendCents,
+        Goal::ReviewsApproved,
+        Goal::ReferralConverted,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -251,6 +268,7 @@ impl Goal {
             Goal::PointsEarned => "points_earned",
             Goal::SpendCents => "spend_cents",
             Goal::ReviewsApproved => "reviews_approved",
+            Goal::ReferralConverted => "referral_converted",
         }
     }
 
@@ -265,6 +283,7 @@ impl Goal {
             Goal::PointsEarned => "points earned",
             Goal::SpendCents => "cents spent",
             Goal::ReviewsApproved => "reviews approved",
+            Goal::ReferralConverted => "friends referred who ordered",
         }
     }
 }
@@ -284,6 +303,7 @@ pub struct Activity {
     pub points_earned: i64,
     pub spend_cents: i64,
     pub reviews_approved: i64,
+    pub referrals_converted: i64,
 }
 
 impl Activity {
@@ -294,6 +314,7 @@ impl Activity {
             Goal::PointsEarned => self.points_earned,
             Goal::SpendCents => self.spend_cents,
             Goal::ReviewsApproved => self.reviews_approved,
+            Goal::ReferralConverted => self.referrals_converted,
         }
     }
 }
@@ -342,6 +363,119 @@ pub struct Challenge {
     pub ends_at: i64,
     pub progress: i64,
     pub completed: bool,
+}
+
+/// Why a registration through a referral link records no referral.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralRefusal {
+    /// The link's owner registering again (the same account).
+    SameAccount,
+    /// An alias of the referrer's own e-mail address.
+    EmailAlias,
+    /// A device the referrer registered or logged in from.
+    SameDevice,
+    /// The referrer collected this month's allowance.
+    MonthlyCap,
+}
+
+impl ReferralRefusal {
+    pub fn key(self) -> &'static str {
+        match self {
+            ReferralRefusal::SameAccount => "same_account",
+            ReferralRefusal::EmailAlias => "email_alias",
+            ReferralRefusal::SameDevice => "same_device",
+            ReferralRefusal::MonthlyCap => "monthly_cap",
+        }
+    }
+}
+
+/// What the guards look at when a referred visitor registers.
+pub struct ReferralAttempt<'a> {
+    pub referrer_id: i64,
+    pub referee_id: i64,
+    pub referrer_email: &'a str,
+    pub referee_email: &'a str,
+    /// The registering visitor's `mercato_vid` is one of the referrer's devices.
+    pub shared_device: bool,
+    /// Referrals the referrer collected since the start of this month.
+    pub referrals_this_month: i64,
+}
+
+/// The guards against self-referral and farming, in order: same account, e-mail alias,
+/// shared device, monthly cap.
+pub fn check_referral(attempt: &ReferralAttempt<'_>, rules: &LoyaltyRules) -> Result<(), ReferralRefusal> {
+    if attempt.referrer_id == attempt.referee_id {
+        return Err(ReferralRefusal::SameAccount);
+    }
+    if email_alias_key(attempt.referrer_email) == email_alias_key(attempt.referee_email) {
+        return Err(ReferralRefusal::EmailAlias);
+    }
+    if attempt.shared_device {
+        return Err(ReferralRefusal::SameDevice);
+    }
+    if attempt.referrals_this_month >= rules.referrals_per_month {
+        return Err(ReferralRefusal::MonthlyCap);
+    }
+    Ok(())
+}
+
+/// The mailbox an address delivers to, as far as the common providers tell: lowercase,
+/// without a `+tag`, and for Gmail without dots in the local part (`googlemail.com` is
+/// `gmail.com`). Two addresses with the same key are one person's.
+pub fn email_alias_key(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return email;
+    };
+    let local = local.split('+').next().unwrap_or(local);
+    let (local, domain) = match domain {
+        "gmail.com" | "googlemail.com" => (local.replace('.', ""), "gmail.com"),
+        _ => (local.to_string(), domain),
+    };
+    format!("{local}@{domain}")
+}
+
+/// Referral codes are 16 characters of lowercase base32: 80 random bits, not guessable.
+pub const REFERRAL_CODE_LEN: usize = 16;
+
+pub fn is_referral_code(raw: &str) -> bool {
+    raw.len() == REFERRAL_CODE_LEN && raw.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// Lowercase base32 (RFC 4648 alphabet) of 10 bytes: a referral code.
+pub fn referral_code_from(bytes: [u8; 10]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut bits: u128 = 0;
+    for byte in bytes {
+        bits = (bits << 8) | u128::from(byte);
+    }
+    (0..REFERRAL_CODE_LEN).rev().map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+/// Midnight UTC on the first day of the month of `epoch_ms`.
+pub fn month_start_ms(epoch_ms: i64) -> i64 {
+    let (year, month, _) = crate::shared::civil_from_days(epoch_ms.div_euclid(DAY_MS));
+    crate::shared::days_from_civil(year, month, 1) * DAY_MS
+}
+
+/// The referral funnel: link clicks, registrations through a link, first paid orders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralFunnel {
+    pub clicks: i64,
+    pub registrations: i64,
+    pub first_orders: i64,
+}
+
+/// A shopper's referral link and how it did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyReferral {
+    pub code: String,
+    /// The path to share (`/r/{code}`), relative to the shop's address.
+    pub link: String,
+    pub clicks: i64,
+    pub registrations: i64,
+    pub first_orders: i64,
 }
 
 #[cfg(test)]
@@ -417,5 +551,51 @@ mod tests {
             let (low, high) = (a.min(b), a.max(b));
             prop_assert!(purchase_points(low, &rules, 12_500, 11_000) <= purchase_points(high, &rules, 12_500, 11_000));
         }
+    }
+
+    #[test]
+    fn email_aliases_normalise_case_tags_and_gmail_dots() {
+        let check =
+            |a: &str, b: &str, same: bool| assert_eq!(email_alias_key(a) == email_alias_key(b), same, "{a} {b}");
+        check("Ann@Example.com", "ann@example.com", true);
+        check("ann+shop@example.com", "ann@example.com", true);
+        check("a.n.n@gmail.com", "ann@gmail.com", true);
+        check("A.nn+x@googlemail.com", "ann@gmail.com", true);
+        check("a.nn@example.com", "ann@example.com", false);
+        check("ann@example.com", "ann@example.org", false);
+        check("bob@gmail.com", "ann@gmail.com", false);
+    }
+
+    #[test]
+    fn the_referral_guards_refuse_self_alias_device_and_the_monthly_cap() {
+        let rules = LoyaltyRules { referrals_per_month: 2, ..LoyaltyRules::default() };
+        let ok = ReferralAttempt {
+            referrer_id: 1,
+            referee_id: 2,
+            referrer_email: "ann@gmail.com",
+            referee_email: "bob@example.com",
+            shared_device: false,
+            referrals_this_month: 1,
+        };
+        assert_eq!(check_referral(&ok, &rules), Ok(()));
+        let refused = |attempt: ReferralAttempt<'_>| check_referral(&attempt, &rules).unwrap_err();
+        assert_eq!(refused(ReferralAttempt { referee_id: 1, ..ok }), ReferralRefusal::SameAccount);
+        assert_eq!(refused(ReferralAttempt { referee_email: "A.N.N+2@gmail.com", ..ok }), ReferralRefusal::EmailAlias);
+        assert_eq!(refused(ReferralAttempt { shared_device: true, ..ok }), ReferralRefusal::SameDevice);
+        assert_eq!(refused(ReferralAttempt { referrals_this_month: 2, ..ok }), ReferralRefusal::MonthlyCap);
+    }
+
+    #[test]
+    fn referral_codes_are_sixteen_base32_characters_and_months_start_at_midnight_utc() {
+        let code = referral_code_from([0xff; 10]);
+        assert_eq!(code, "7777777777777777");
+        assert!(is_referral_code(&code));
+        assert_eq!(referral_code_from([0; 10]), "aaaaaaaaaaaaaaaa");
+        assert!(!is_referral_code("short"));
+        assert!(!is_referral_code("AAAAAAAAAAAAAAAA"));
+        assert!(!is_referral_code("aaaaaaaaaaaaaaa1"));
+        // 2026-12-02T07:00Z → 2026-12-01T00:00Z; 2024-02-29 → 2024-02-01.
+        assert_eq!(month_start_ms(1_796_194_800_000), 1_796_083_200_000);
+        assert_eq!(month_start_ms(1_709_164_800_000), 1_706_745_600_000);
     }
 }

@@ -38,9 +38,9 @@ impl Bucket {
 }
 
 /// Ledger kinds that are points earned (badges, tiers, leaderboards count them).
-const EARNED_KINDS: [&str; 4] = ["fulfil", "review", "challenge", "reverse"];
+const EARNED_KINDS: [&str; 5] = ["fulfil", "review", "challenge", "referral", "reverse"];
 /// Kinds that count as activity (expiry is measured from the last one).
-const ACTIVE_KINDS: [&str; 5] = ["earn", "fulfil", "redeem", "review", "challenge"];
+const ACTIVE_KINDS: [&str; 6] = ["earn", "fulfil", "redeem", "review", "challenge", "referral"];
 
 /// One ledger row to append.
 pub struct Entry<'a> {
@@ -139,7 +139,7 @@ pub async fn append(conn: &mut AnyConnection, entry: &Entry<'_>, now: i64) -> Re
 pub async fn earned_in_year(conn: &mut AnyConnection, user_id: i64, now: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger WHERE user_id = $1 AND bucket = 'available' \
-         AND kind IN ('fulfil', 'review', 'challenge', 'reverse') AND created_at > $2",
+         AND kind IN ('fulfil', 'review', 'challenge', 'referral', 'reverse') AND created_at > $2",
     )
     .bind(user_id)
     .bind(now - 365 * super::domain::DAY_MS)
@@ -567,7 +567,7 @@ pub async fn activity(conn: &mut AnyConnection, user_id: i64, from: i64, to: i64
     .await?;
     let points_earned: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger WHERE user_id = $1 AND bucket = 'available' \
-         AND kind IN ('fulfil', 'review', 'challenge', 'reverse') AND created_at >= $2 AND created_at < $3",
+         AND kind IN ('fulfil', 'review', 'challenge', 'referral', 'reverse') AND created_at >= $2 AND created_at < $3",
     )
     .bind(user_id)
     .bind(from)
@@ -583,7 +583,17 @@ pub async fn activity(conn: &mut AnyConnection, user_id: i64, from: i64, to: i64
     .bind(to)
     .fetch_one(&mut *conn)
     .await?;
+    let referrals_converted: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM referrals WHERE referrer_id = $1 AND order_id IS NOT NULL AND reversed_at IS NULL \
+         AND converted_at >= $2 AND converted_at < $3",
+    )
+    .bind(user_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(Activity {
+        referrals_converted,
         orders: orders.try_get("n")?,
         spend_cents: orders.try_get("spent")?,
         categories,

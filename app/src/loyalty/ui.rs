@@ -3,13 +3,58 @@
 
 use super::api::{AdjustPoints, CreateBadge, CreateChallenge, OrderAction, SetLeaderboardVisibility};
 use super::domain::{progress, Goal, Period};
-use crate::layout::chart::{DailyBars, Series};
+use crate::layout::chart::{Bar, Bars, DailyBars, Series};
 use crate::layout::ErrorView;
 use crate::shared::{format_time, format_utc_date, Money};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
+
+/// The account page's referral link, with what it brought so far. The link is a read-only
+/// field, so it can be selected and copied without JavaScript.
+#[component]
+pub fn ReferralBlock() -> impl IntoView {
+    let referral = Resource::new(|| (), |_| super::api::get_my_referral());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match referral.await {
+                    Ok(Some(referral)) => {
+                        let points = format!(
+                            "{} friends registered through your link, {} made a first order.",
+                            referral.registrations,
+                            referral.first_orders,
+                        );
+                        view! {
+                            <section class="referral" id="referral" data-testid="referral">
+                                <h2>"Invite a friend"</h2>
+                                <p>
+                                    "Share your link: when a friend registers through it and their first paid order ships, you both earn points."
+                                </p>
+                                <label for="referral-link">"Your link"</label>
+                                <input
+                                    id="referral-link"
+                                    data-testid="referral-link"
+                                    readonly
+                                    value=referral.link.clone()
+                                    data-code=referral.code.clone()
+                                />
+                                <p class="muted" data-testid="referral-counts">
+                                    {format!("{} clicks. ", referral.clicks)}
+                                    {points}
+                                </p>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Ok(None) => ().into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
 
 /// An accessible progress bar (`role=progressbar` with its values). Drawn in SVG: the
 /// Content-Security-Policy allows no inline `style` attribute.
@@ -312,6 +357,36 @@ fn LoyaltyAdminView(admin: super::api::LoyaltyAdmin) -> impl IntoView {
                 ]
                 notes=vec![Series::new("expired", admin.daily.iter().map(|d| d.3).collect())]
                 line=Series::new("outstanding", admin.daily.iter().map(|d| d.4).collect())
+            />
+        </section>
+        <section class="card" data-testid="referral-funnel">
+            <h2>"Referrals"</h2>
+            <p class="kpi">
+                "Clicks " <strong data-testid="funnel-clicks">{admin.referrals.clicks}</strong> " · registrations "
+                <strong data-testid="funnel-registrations">{admin.referrals.registrations}</strong> " · first orders "
+                <strong data-testid="funnel-first-orders">{admin.referrals.first_orders}</strong>
+            </p>
+            <Bars
+                id="referral-chart"
+                title="Referral funnel: link clicks, registrations, first paid orders"
+                empty="No referrals yet."
+                bars=vec![
+                    Bar {
+                        label: "Clicks".into(),
+                        value: admin.referrals.clicks,
+                        text: admin.referrals.clicks.to_string(),
+                    },
+                    Bar {
+                        label: "Registrations".into(),
+                        value: admin.referrals.registrations,
+                        text: admin.referrals.registrations.to_string(),
+                    },
+                    Bar {
+                        label: "First orders".into(),
+                        value: admin.referrals.first_orders,
+                        text: admin.referrals.first_orders.to_string(),
+                    },
+                ]
             />
         </section>
         <section class="card">

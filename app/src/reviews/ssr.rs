@@ -7,6 +7,7 @@ use super::domain::{
     order_answers, screen_qa, screen_review, Answer, Blocklist, Question, QueueItem, RatingSummary, Review,
     ReviewDraft, ReviewSort, Screening, Status, Target, PAGE_SIZE,
 };
+use super::prescreen::{prescreen, AuthorFacts, Route, Verdict};
 use crate::accounts::domain::{Role, User};
 use crate::db::Db;
 use crate::events::{self, kind};
@@ -100,6 +101,61 @@ async fn product_exists(conn: &mut AnyConnection, sku: &str) -> Result<(), AppEr
     found.map(|_| ()).ok_or_else(|| AppError::NotFound(format!("product {sku}")))
 }
 
+/// How far back the pre-screen looks for an author's repeated texts, and how many.
+const RECENT_TEXTS_MS: i64 = 7 * crate::shared::DAY_MS;
+const RECENT_TEXTS: i64 = 20;
+const HOUR_MS: i64 = 3_600_000;
+
+/// What the pre-screen needs to know about the author: the account's age, the items posted
+/// in the last hour and the recent texts (leaving out the review being rewritten, whose old
+/// text is not a repeat).
+pub async fn author_facts(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    rewriting_sku: Option<&str>,
+    now: i64,
+) -> Result<AuthorFacts, sqlx::Error> {
+    let created_at: Option<i64> = sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT r.title AS title, r.body AS body, r.updated_at AS posted_at, r.sku AS sku FROM reviews r \
+         WHERE r.user_id = $1 AND r.updated_at >= $2 \
+         UNION ALL SELECT NULL, q.body, q.created_at, NULL FROM questions q WHERE q.user_id = $1 AND q.created_at >= $2 \
+         UNION ALL SELECT NULL, a.body, a.created_at, NULL FROM answers a WHERE a.user_id = $1 AND a.created_at >= $2 \
+         ORDER BY posted_at DESC LIMIT $3",
+    )
+    .bind(user_id)
+    .bind(now - RECENT_TEXTS_MS)
+    .bind(RECENT_TEXTS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut facts = AuthorFacts { account_age_ms: now - created_at.unwrap_or(now), ..AuthorFacts::default() };
+    for row in rows {
+        let (title, body, at, sku): (Option<String>, String, i64, Option<String>) =
+            (row.try_get("title")?, row.try_get("body")?, row.try_get("posted_at")?, row.try_get("sku")?);
+        if at >= now - HOUR_MS {
+            facts.items_last_hour += 1;
+        }
+        if sku.is_some() && sku.as_deref() == rewriting_sku {
+            continue;
+        }
+        facts.recent_texts.push(match title {
+            Some(title) => format!("{title}\n{body}"),
+            None => body,
+        });
+    }
+    Ok(facts)
+}
+
+/// A refusal by the pre-screen: the author sees why (the text stays in their form).
+fn refused(field: &'static str, verdict: &Verdict) -> AppError {
+    let why = verdict.summary().unwrap_or_default();
+    tracing::info!(reasons = %why, "post refused by the pre-screen");
+    AppError::invalid(field, format!("This cannot be published: {why}."))
+}
+
 /// Adds (`delta` = 1) or removes (-1) one approved rating from the product's summary.
 async fn count_rating(conn: &mut AnyConnection, sku: &str, rating: i64, delta: i64) -> Result<(), sqlx::Error> {
     let column = match rating {
@@ -179,12 +235,16 @@ pub async fn submit_review(
     product_exists(&mut tx, sku).await?;
     let settings = settings(&mut tx).await?;
     let verified = bought(&mut tx, user.id, sku).await?;
-    let screening = screen_review(
-        verified,
-        settings.auto_approve_verified,
-        &settings.blocklist,
-        &format!("{}\n{}", draft.title, draft.body),
-    );
+    let text = format!("{}\n{}", draft.title, draft.body);
+    let facts = author_facts(&mut tx, user.id, Some(sku), now).await?;
+    let verdict = prescreen(&text, &facts, &settings.blocklist);
+    if verdict.route == Route::Reject {
+        return Err(refused("body", &verdict));
+    }
+    let screening = match verdict.summary() {
+        Some(reasons) => Screening::Human(reasons),
+        None => screen_review(verified, settings.auto_approve_verified, &settings.blocklist, &text),
+    };
     let flag_reason = match &screening {
         Screening::Human(reason) => Some(reason.as_str()),
         Screening::Approve => None,
@@ -617,7 +677,14 @@ pub async fn ask(db: &Db, user: &User, sku: &str, body: &str) -> Result<Question
     let mut tx = db.begin_write().await?;
     product_exists(&mut tx, sku).await?;
     let settings = settings(&mut tx).await?;
-    let screening = screen_qa(user.role == Role::Admin, &settings.blocklist, &body);
+    let verdict = prescreen(&body, &author_facts(&mut tx, user.id, None, now_ms()).await?, &settings.blocklist);
+    if verdict.route == Route::Reject {
+        return Err(refused("body", &verdict));
+    }
+    let screening = match verdict.summary() {
+        Some(reasons) => Screening::Human(reasons),
+        None => screen_qa(user.role == Role::Admin, &settings.blocklist, &body),
+    };
     let (status, flag_reason) = match &screening {
         Screening::Approve => (Status::Approved, None),
         Screening::Human(reason) => (Status::Pending, Some(reason.as_str())),
@@ -667,7 +734,14 @@ pub async fn answer(db: &Db, user: &User, question_id: i64, body: &str) -> Resul
         ));
     }
     let settings = settings(&mut tx).await?;
-    let screening = screen_qa(is_staff, &settings.blocklist, &body);
+    let verdict = prescreen(&body, &author_facts(&mut tx, user.id, None, now_ms()).await?, &settings.blocklist);
+    if verdict.route == Route::Reject {
+        return Err(refused("body", &verdict));
+    }
+    let screening = match verdict.summary() {
+        Some(reasons) => Screening::Human(reasons),
+        None => screen_qa(is_staff, &settings.blocklist, &body),
+    };
     let flag_reason = match &screening {
         Screening::Approve => None,
         Screening::Human(reason) => Some(reason.clone()),

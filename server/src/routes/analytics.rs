@@ -74,7 +74,7 @@ async fn analytics_csv(
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `@`, or `-` before a non-digit)
 /// gets a leading apostrophe: product names are typed by people.
-fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
     let mut chars = cell.chars();
     let risky = match chars.next() {
         Some('=' | '+' | '@' | '\t' | '\r') => true,

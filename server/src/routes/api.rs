@@ -40,6 +40,8 @@ pub fn router() -> Router<ApiState> {
         .route("/admin/pricing/rules/{scope}", put(admin_put_pricing_rules).delete(admin_delete_pricing_rules))
         .merge(super::plans::router())
         .merge(super::loyalty::router())
+        .merge(super::referrals::router())
+        .merge(super::insights::router())
         .merge(super::reviews::router())
         .merge(super::recommendations::router())
         .merge(super::analytics::router())
@@ -252,10 +254,23 @@ async fn register(
     let email = Email::parse(&body.email).map_err(form_error)?;
     let display_name = DisplayName::parse(&body.display_name).map_err(form_error)?;
     let password = Password::parse(&body.password, Some(&email)).map_err(form_error)?;
-    let (user, token) =
-        accounts::register(&state.app.db, &email, &display_name, &password, &identity.visitor_id).await?;
+    let referral_code = identity.referral_code.as_deref();
+    let (user, token) = accounts::register(
+        &state.app.db,
+        &email,
+        &display_name,
+        &password,
+        &identity.visitor_id,
+        referral_code,
+        &state.app.loyalty,
+    )
+    .await?;
     let response = (StatusCode::CREATED, Json(user)).into_response();
-    Ok(with_cookie(response, &accounts::session_cookie(&token, state.app.secure_cookies)))
+    let response = with_cookie(response, &accounts::session_cookie(&token, state.app.secure_cookies));
+    Ok(match referral_code {
+        Some(_) => with_cookie(response, &app::loyalty::referrals::clear_referral_cookie(state.app.secure_cookies)),
+        None => response,
+    })
 }
 
 #[derive(Deserialize)]

@@ -53,11 +53,15 @@ pub async fn identity(State(state): State<ApiState>, mut request: Request, next:
         None => (None, None),
     };
     let changes_cart = changes_cart(request.uri().path());
+    let referral_code = cookie(&request, app::loyalty::referrals::REFERRAL_COOKIE)
+        .filter(|code| app::loyalty::domain::is_referral_code(code))
+        .map(str::to_string);
     request.extensions_mut().insert(Identity {
         visitor_id: visitor_id.clone(),
         user,
         session_token,
         cached_entitlements,
+        referral_code,
     });
     let mut response = next.run(request).await;
     if changes_cart {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod error;
 pub mod experiments;
 pub mod flags;
+pub mod insights;
 pub mod loyalty;
 pub mod middleware;
 pub mod page_cache;
@@ -13,6 +14,7 @@ pub mod plans;
 pub mod prices;
 pub mod pricing_signals;
 pub mod recommendations;
+pub mod referrals;
 pub mod reviews;
 
 use app::state::AppState;

@@ -503,3 +503,45 @@ async fn five_approved_reviews_earn_the_reviewer_badge_and_fifty_points_each_onc
         assert_eq!(review_rows, 5);
     }
 }
+
+#[tokio::test]
+async fn the_prescreen_holds_links_with_their_reason_and_refuses_spam_before_anything_is_stored() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let sku = unreviewed_sku(&app).await;
+        let admin = app.admin_client().await;
+        let settings = json!({ "auto_approve_verified": true, "blocklist": [] });
+        let saved = admin.put(app.url("/api/v1/admin/moderation/settings")).json(&settings).send().await.unwrap();
+        assert_eq!(saved.status(), 204);
+        let buyer = shopper_client();
+        app.register(&buyer).await;
+        app.buy(&buyer, &[(&sku, 1)]).await;
+
+        // A verified buyer with auto-approval on, but a link: a human looks, and sees why.
+        let held = json_of(review(&app, &buyer, &sku, 4, "Cheaper at www.other-shop.example.com").await).await;
+        assert_eq!(held["status"], "pending");
+        let queue = json_of(admin.get(app.url("/api/v1/admin/moderation")).send().await.unwrap()).await;
+        let item = queue["items"].as_array().unwrap().iter().find(|i| i["id"] == held["id"] && i["kind"] == "review");
+        let reason = item.unwrap_or_else(|| panic!("{queue}"))["flag_reason"].as_str().unwrap_or_default().to_string();
+        assert!(reason.contains("contains a link"), "{reason}");
+        let page = admin.get(app.url("/admin/reviews")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("contains a link"), "the moderation queue shows the reason");
+
+        // Spam with a way to reach the spammer is refused with the reasons; nothing is stored.
+        let questions_before = app.count("SELECT COUNT(*) FROM questions").await;
+        let spam = app
+            .post_json(
+                &buyer,
+                &format!("/api/v1/products/{sku}/questions"),
+                json!({ "body": "Work from home and earn money, whatsapp +44 7700 900123" }),
+            )
+            .await;
+        let problem = assert_problem(spam, 422).await;
+        assert!(problem["detail"].as_str().unwrap().contains("spam phrase"), "{problem}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM questions").await, questions_before);
+
+        // A clean rewrite from the same buyer is published at once (its old text is no repeat).
+        let clean = json_of(review(&app, &buyer, &sku, 5, "Solid and well made.").await).await;
+        assert_eq!(clean["status"], "approved");
+    }
+}

@@ -1,0 +1,56 @@
+//! Referrals over HTTP: the shared link `GET /r/{code}` (counts the click, sets the
+//! `mercato_ref` cookie and goes to the home page), `GET /api/v1/me/referral` (the caller's
+//! code, link and funnel) and the owner's `GET /api/v1/admin/referrals` (the shop's funnel).
+
+use super::error::ApiError;
+use super::ApiState;
+use app::accounts::ssr::Identity;
+use app::loyalty::domain::{MyReferral, ReferralFunnel};
+use app::loyalty::referrals;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+
+pub fn router() -> Router<ApiState> {
+    Router::new().route("/me/referral", get(my_referral)).route("/admin/referrals", get(admin_funnel))
+}
+
+/// Routes outside `/api/v1`.
+pub fn link_router() -> Router<ApiState> {
+    Router::new().route("/r/{code}", get(follow_link))
+}
+
+/// Always a redirect home, so a mistyped or revoked link still lands somewhere useful; only
+/// a known code is counted and remembered.
+async fn follow_link(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let known = referrals::record_click(&state.app.db, &code, &identity.visitor_id).await?;
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    if known {
+        if let Ok(value) = HeaderValue::from_str(&referrals::referral_cookie(&code, state.app.secure_cookies)) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+async fn my_referral(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+) -> Result<Json<MyReferral>, ApiError> {
+    let user = identity.require_user()?;
+    Ok(Json(referrals::my_referral(&state.app.db, user.id).await?))
+}
+
+async fn admin_funnel(
+    State(state): State<ApiState>,
+    Extension(identity): Extension<Identity>,
+) -> Result<Json<ReferralFunnel>, ApiError> {
+    identity.require_admin()?;
+    Ok(Json(referrals::funnel(&state.app.db, None).await?))
+}
