@@ -2,12 +2,16 @@
 //! summary in the same transaction, so an unapproved review is never counted; the first
 //! approval awards the review points (and marks the review incentivized) and publishes
 //! `review_approved` in that transaction too, so the label and the points cannot disagree.
+//! Every status change also updates the search index (`community::search::reindex`) in its
+//! transaction, so only approved items are ever found.
 
 use super::domain::{
     order_answers, screen_qa, screen_review, Answer, Blocklist, Question, QueueItem, RatingSummary, Review,
     ReviewDraft, ReviewSort, Screening, Status, Target, PAGE_SIZE,
 };
 use crate::accounts::domain::{Role, User};
+use crate::community::domain::UgcKind;
+use crate::community::search::reindex;
 use crate::db::Db;
 use crate::events::{self, kind};
 use crate::loyalty::domain::LoyaltyRules;
@@ -252,6 +256,8 @@ pub async fn submit_review(
     if screening == Screening::Approve {
         approve_review(&mut tx, rules, id, None).await?;
     }
+    // A rewrite waits for moderation again, out of the search index.
+    reindex(&mut tx, UgcKind::Review, id).await?;
     let review = review(&mut tx, id).await?.ok_or(AppError::Internal)?;
     tx.commit().await?;
     db.wake_outbox();
@@ -315,6 +321,7 @@ async fn approve_review(
         )
         .await?;
     }
+    reindex(conn, UgcKind::Review, id).await?;
     log(conn, "review", id, "approved", None, actor_id).await?;
     Ok(true)
 }
@@ -340,6 +347,7 @@ async fn reject_review(conn: &mut AnyConnection, id: i64, reason: &str, actor_id
             == 1;
     if changed && status == Status::Approved.key() {
         count_rating(conn, &sku, rating, -1).await?;
+        reindex(conn, UgcKind::Review, id).await?;
     }
     log(conn, "review", id, "rejected", Some(reason), Some(actor_id)).await?;
     Ok(changed)
@@ -562,6 +570,10 @@ async fn set_qa_status(
             .await?
             .rows_affected()
             == 1;
+    if changed {
+        let kind = if target == Target::Question { UgcKind::Question } else { UgcKind::Answer };
+        reindex(conn, kind, id).await?;
+    }
     log(conn, target.key(), id, status.key(), reason, Some(actor_id)).await?;
     Ok(changed)
 }
@@ -607,6 +619,7 @@ async fn approve_answer(conn: &mut AnyConnection, id: i64, actor_id: Option<i64>
         )
         .await?;
     }
+    reindex(conn, UgcKind::Answer, id).await?;
     log(conn, "answer", id, "approved", None, actor_id).await?;
     Ok(true)
 }
@@ -635,6 +648,7 @@ pub async fn ask(db: &Db, user: &User, sku: &str, body: &str) -> Result<Question
     .fetch_one(&mut *tx)
     .await?;
     log(&mut tx, "question", id, "submitted", flag_reason, Some(user.id)).await?;
+    reindex(&mut tx, UgcKind::Question, id).await?;
     tx.commit().await?;
     Ok(Question {
         id,
@@ -960,12 +974,15 @@ pub async fn approve_imported(db: &Db, rules: &LoyaltyRules, target: Target, ids
             Target::Review => approve_review(&mut tx, rules, id, None).await?,
             Target::Answer => approve_answer(&mut tx, id, None).await?,
             Target::Question => {
-                sqlx::query("UPDATE questions SET status = 'approved' WHERE id = $1 AND status <> 'approved'")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1
+                let changed =
+                    sqlx::query("UPDATE questions SET status = 'approved' WHERE id = $1 AND status <> 'approved'")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1;
+                reindex(&mut tx, UgcKind::Question, id).await?;
+                changed
             }
         };
         changed += usize::from(did);

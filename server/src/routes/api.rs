@@ -41,6 +41,7 @@ pub fn router() -> Router<ApiState> {
         .merge(super::plans::router())
         .merge(super::loyalty::router())
         .merge(super::reviews::router())
+        .merge(super::community::router())
         .merge(super::recommendations::router())
         .merge(super::analytics::router())
         .merge(super::flags::router())
