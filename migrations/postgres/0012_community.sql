@@ -54,6 +54,9 @@ CREATE TABLE ugc_index (
     rating         BIGINT,
     verified_buyer BIGINT NOT NULL DEFAULT 0,
     topic_id       BIGINT,
+    -- Disclosures shown with a result, as on the item's own page.
+    sponsored_by   TEXT,
+    incentive_points BIGINT NOT NULL DEFAULT 0,
     -- The heading a result shows (product name or topic title); not searched.
     label          TEXT NOT NULL,
     -- Searched, the title weighing more than the body.
@@ -71,13 +74,18 @@ ALTER TABLE ugc_index ADD COLUMN document tsvector GENERATED ALWAYS AS (
 CREATE INDEX ugc_index_document ON ugc_index USING GIN (document);
 
 -- What was approved before this migration.
-INSERT INTO ugc_index (kind, item_id, sku, category_slug, rating, verified_buyer, topic_id, label, title, body, created_at)
-SELECT 'review', r.id, r.sku, p.category_slug, r.rating, r.verified_buyer, NULL, p.name, r.title, r.body, r.created_at
+INSERT INTO ugc_index (kind, item_id, sku, category_slug, rating, verified_buyer, topic_id, sponsored_by,
+    incentive_points, label, title, body, created_at)
+SELECT 'review', r.id, r.sku, p.category_slug, r.rating, r.verified_buyer, NULL, r.sponsored_by, r.incentive_points,
+    p.name, r.title, r.body, r.created_at
 FROM reviews r JOIN products p ON p.sku = r.sku WHERE r.status = 'approved';
-INSERT INTO ugc_index (kind, item_id, sku, category_slug, rating, verified_buyer, topic_id, label, title, body, created_at)
-SELECT 'question', q.id, q.sku, p.category_slug, NULL, 0, NULL, p.name, '', q.body, q.created_at
+INSERT INTO ugc_index (kind, item_id, sku, category_slug, rating, verified_buyer, topic_id, sponsored_by,
+    incentive_points, label, title, body, created_at)
+SELECT 'question', q.id, q.sku, p.category_slug, NULL, 0, NULL, NULL, 0, p.name, '', q.body, q.created_at
 FROM questions q JOIN products p ON p.sku = q.sku WHERE q.status = 'approved';
-INSERT INTO ugc_index (kind, item_id, sku, category_slug, rating, verified_buyer, topic_id, label, title, body, created_at)
-SELECT 'answer', a.id, q.sku, p.category_slug, NULL, a.verified_buyer, NULL, p.name, '', a.body, a.created_at
+INSERT INTO ugc_index (kind, item_id, sku, category_slug, rating, verified_buyer, topic_id, sponsored_by,
+    incentive_points, label, title, body, created_at)
+SELECT 'answer', a.id, q.sku, p.category_slug, NULL, a.verified_buyer, NULL, a.sponsored_by, 0, p.name, '', a.body,
+    a.created_at
 FROM answers a JOIN questions q ON q.id = a.question_id JOIN products p ON p.sku = q.sku
 WHERE a.status = 'approved' AND q.status = 'approved';

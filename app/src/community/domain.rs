@@ -444,6 +444,9 @@ pub struct SearchHit {
     pub rating: Option<i64>,
     pub verified_buyer: bool,
     pub topic_id: Option<i64>,
+    /// The item's disclosures, shown with the result as on its page.
+    pub sponsored_by: Option<String>,
+    pub incentive_points: i64,
     /// The product's name or the topic's title.
     pub label: String,
     pub title: String,

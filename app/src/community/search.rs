@@ -89,7 +89,8 @@ fn filters(query: &SearchQuery, binds: &mut Vec<Bind>) -> String {
 }
 
 const HIT_COLUMNS: &str =
-    "i.kind, i.item_id, i.sku, i.category_slug, i.rating, i.verified_buyer, i.topic_id, i.label, i.created_at";
+    "i.kind, i.item_id, i.sku, i.category_slug, i.rating, i.verified_buyer, i.topic_id, i.sponsored_by, \
+     i.incentive_points, i.label, i.created_at";
 
 /// Runs a search statement whose last two placeholders are the limit and the offset.
 async fn run(
@@ -125,6 +126,8 @@ fn hit_from_row(row: &AnyRow) -> Result<SearchHit, sqlx::Error> {
         rating: row.try_get("rating")?,
         verified_buyer: row.try_get::<i64, _>("verified_buyer")? != 0,
         topic_id: row.try_get("topic_id")?,
+        sponsored_by: row.try_get("sponsored_by")?,
+        incentive_points: row.try_get("incentive_points")?,
         label: row.try_get("label")?,
         title: row.try_get("title_marked")?,
         snippet: row.try_get("snippet")?,
@@ -193,10 +196,11 @@ impl UgcSearch for PostgresSearch {
 }
 
 const INSERT_COLUMNS: &str = "INSERT INTO ugc_index \
-    (kind, item_id, sku, category_slug, rating, verified_buyer, topic_id, label, title, body, created_at) ";
+    (kind, item_id, sku, category_slug, rating, verified_buyer, topic_id, sponsored_by, incentive_points, label, title, \
+     body, created_at) ";
 
 /// Puts the item's row in the index if it is approved, and takes it out if not: called in the
-/// transaction of every status change. A question takes its answers with it, and a topic's
+/// transaction of every status change (and of every sponsorship, which results show). A question takes its answers with it, and a topic's
 /// opening post the topic's replies.
 pub async fn reindex(conn: &mut AnyConnection, kind: UgcKind, id: i64) -> Result<(), sqlx::Error> {
     match kind {
@@ -242,21 +246,23 @@ async fn reindex_one(conn: &mut AnyConnection, kind: UgcKind, id: i64) -> Result
         .await?;
     let select = match kind {
         UgcKind::Review => {
-            "SELECT 'review', r.id, r.sku, p.category_slug, r.rating, r.verified_buyer, NULL, p.name, r.title, \
+            "SELECT 'review', r.id, r.sku, p.category_slug, r.rating, r.verified_buyer, NULL, r.sponsored_by, \
+             r.incentive_points, p.name, r.title, \
              r.body, r.created_at FROM reviews r JOIN products p ON p.sku = r.sku \
              WHERE r.id = $1 AND r.status = 'approved'"
         }
         UgcKind::Question => {
-            "SELECT 'question', q.id, q.sku, p.category_slug, NULL, 0, NULL, p.name, '', q.body, q.created_at \
+            "SELECT 'question', q.id, q.sku, p.category_slug, NULL, 0, NULL, NULL, 0, p.name, '', q.body, q.created_at \
              FROM questions q JOIN products p ON p.sku = q.sku WHERE q.id = $1 AND q.status = 'approved'"
         }
         UgcKind::Answer => {
-            "SELECT 'answer', a.id, q.sku, p.category_slug, NULL, a.verified_buyer, NULL, p.name, '', a.body, \
+            "SELECT 'answer', a.id, q.sku, p.category_slug, NULL, a.verified_buyer, NULL, a.sponsored_by, 0, p.name, '', \
+             a.body, \
              a.created_at FROM answers a JOIN questions q ON q.id = a.question_id JOIN products p ON p.sku = q.sku \
              WHERE a.id = $1 AND a.status = 'approved' AND q.status = 'approved'"
         }
         UgcKind::Post => {
-            "SELECT 'post', c.id, NULL, t.category_slug, NULL, 0, t.id, t.title, \
+            "SELECT 'post', c.id, NULL, t.category_slug, NULL, 0, t.id, c.sponsored_by, 0, t.title, \
              CASE WHEN c.is_opening = 1 THEN t.title ELSE '' END, c.body, c.created_at \
              FROM community_posts c JOIN community_topics t ON t.id = c.topic_id \
              WHERE c.id = $1 AND c.status = 'approved' AND t.status = 'approved'"

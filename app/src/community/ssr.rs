@@ -321,6 +321,7 @@ pub async fn set_sponsor(db: &Db, actor_id: i64, id: i64, name: &str) -> Result<
         return Err(AppError::NotFound(format!("post {id}")));
     }
     log(&mut tx, id, "sponsored", Some(&name), Some(actor_id)).await?;
+    reindex(&mut tx, UgcKind::Post, id).await?;
     tx.commit().await?;
     Ok(())
 }

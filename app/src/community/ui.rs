@@ -503,11 +503,16 @@ fn Hit(hit: SearchHit) -> impl IntoView {
         parts.push(format_time(hit.created_at));
         parts.join(" · ")
     };
+    let disclosures = crate::reviews::domain::disclosures(hit.sponsored_by.as_deref(), hit.incentive_points)
+        .into_iter()
+        .map(|label| view! { <span class="disclosure" data-testid="sponsored-label">{label.text()}</span> })
+        .collect_view();
     view! {
         <li class="search-hit" data-testid="search-hit" data-kind=hit.kind.key() data-id=hit.id>
             <p>
                 <a href=href>{hit.label}</a>
                 <span class="muted">{format!(" — {meta}")}</span>
+                {disclosures}
             </p>
             {(!hit.title.is_empty()).then(|| view! { <p class="hit-title"><strong><Highlighted text=hit.title /></strong></p> })}
             <p class="hit-snippet" data-testid="hit-snippet">

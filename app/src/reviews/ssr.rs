@@ -485,6 +485,9 @@ pub async fn set_sponsor(db: &Db, actor_id: i64, target: Target, id: i64, name: 
         return Err(AppError::NotFound(format!("{} {id}", target.key())));
     }
     log(&mut tx, target.key(), id, "sponsored", Some(&name), Some(actor_id)).await?;
+    // Search results carry the label too.
+    let kind = if target == Target::Review { UgcKind::Review } else { UgcKind::Answer };
+    reindex(&mut tx, kind, id).await?;
     tx.commit().await?;
     Ok(())
 }

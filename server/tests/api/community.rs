@@ -261,6 +261,11 @@ async fn sponsored_posts_are_labelled_wherever_they_are_shown() {
             assert!(page.contains("data-testid=\"sponsored-label\""), "{path}");
             assert!(page.contains("Biscuit Co."), "{path}");
         }
+        // Search results carry the label too.
+        let found = json_of(app.get("/api/v1/ugc/search?q=biscuit&kind=post").await).await;
+        assert_eq!(found["items"][0]["sponsored_by"], "Biscuit Co.");
+        let (_, page) = html(&app.client, &app, "/community/search?q=biscuit&kind=post").await;
+        assert!(page.contains("data-testid=\"sponsored-label\"") && page.contains("Biscuit Co."), "search page");
         let topic = json_of(app.get(&format!("/api/v1/community/topics/{topic_id}")).await).await;
         assert_eq!(topic["sponsored_by"], "Biscuit Co.");
         assert_eq!(topic["posts"][0]["sponsored_by"], "Biscuit Co.");

@@ -89,12 +89,15 @@ async fn results_are_ranked_title_matches_first_and_highlighted() {
         assert!(snippet.contains(&format!("{MARK_START}zanzibarite{MARK_END}")), "{snippet:?}");
         assert!(!best["label"].as_str().unwrap().is_empty(), "the product's name");
         assert!(results["next_cursor"].is_null());
+        // The review's disclosure (it earned points) comes with it.
+        assert!(best["incentive_points"].as_i64().unwrap() > 0, "{best}");
 
         // The page renders the markers as <mark>, without JavaScript (a GET form).
         let page = app.get("/community/search?q=zanzibarite").await.text().await.unwrap();
         assert!(page.contains("<mark>zanzibarite</mark>") || page.contains("<mark>Zanzibarite</mark>"), "marks");
         assert!(!page.contains(MARK_START), "no marker reaches the page");
         assert!(page.contains("data-testid=\"search-hit\""));
+        assert!(page.contains("data-testid=\"sponsored-label\"") && page.contains("Incentivized review"), "labels");
         assert!(page.contains("action=\"/community/search\" method=\"get\""));
     }
 }
