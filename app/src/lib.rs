@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod admin;
 pub mod cart;
 pub mod catalog;
+pub mod community;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
@@ -49,7 +50,7 @@ pub enum Bundle {
 }
 
 /// Paths (and their sub-paths) of the account area.
-const ACCOUNT_PATHS: [&str; 10] = [
+const ACCOUNT_PATHS: [&str; 11] = [
     "/account",
     "/cart",
     "/checkout",
@@ -60,6 +61,7 @@ const ACCOUNT_PATHS: [&str; 10] = [
     "/wishlist",
     "/support",
     "/leaderboard",
+    "/community",
 ];
 
 impl Bundle {
@@ -159,7 +161,7 @@ pub fn App() -> impl IntoView {
 }
 
 /// The shopper's own pages: cart, checkout, orders, sign-in, account, plans, wishlist,
-/// support.
+/// support, and the community.
 #[component]
 pub fn AccountApp() -> impl IntoView {
     provide_app_context();
@@ -184,6 +186,14 @@ pub fn AccountApp() -> impl IntoView {
                     <Route path=path!("/wishlist") view=plans::ui::WishlistPage ssr=SsrMode::Async />
                     <Route path=path!("/support") view=plans::ui::SupportPage ssr=SsrMode::Async />
                     <Route path=path!("/leaderboard") view=loyalty::ui::LeaderboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/community") view=community::ui::CommunityPage ssr=SsrMode::Async />
+                    <Route path=path!("/community/search") view=community::ui::CommunitySearchPage ssr=SsrMode::Async />
+                    <Route path=path!("/community/t/:id") view=community::ui::CommunityTopicPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/community/:category")
+                        view=community::ui::CommunityCategoryPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
             <layout::Footer />
@@ -238,10 +248,14 @@ mod tests {
         assert_eq!(Bundle::of("/orders/12"), Bundle::Account);
         assert_eq!(Bundle::of("/cart"), Bundle::Account);
         assert_eq!(Bundle::of("/pricing"), Bundle::Account);
+        assert_eq!(Bundle::of("/community"), Bundle::Account);
+        assert_eq!(Bundle::of("/community/t/3"), Bundle::Account);
+        assert_eq!(Bundle::of("/community/search"), Bundle::Account);
         assert_eq!(Bundle::of("/admin"), Bundle::Admin);
         assert_eq!(Bundle::of("/admin/plans"), Bundle::Admin);
         // A prefix is a whole path segment.
         assert_eq!(Bundle::of("/administrators"), Bundle::Shop);
         assert_eq!(Bundle::of("/carts"), Bundle::Shop);
+        assert_eq!(Bundle::of("/communityx"), Bundle::Shop);
     }
 }

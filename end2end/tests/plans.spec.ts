@@ -46,6 +46,10 @@ async function expectFeature(page: Page, testInfo: TestInfo, feature: string, op
       await page.goto('/support');
       await (open ? expect(page.getByTestId('priority-support')) : expect(locked(page, feature))).toBeVisible();
       break;
+    case 'community_posting':
+      await page.goto('/community/tea');
+      await (open ? expect(page.getByTestId('topic-form')) : expect(locked(page, feature))).toBeVisible();
+      break;
   }
   await waitForHydration(page, testInfo);
   if (open) {
@@ -63,6 +67,7 @@ const matrix: Record<Plan, Record<string, boolean>> = {
     wishlist: false,
     personalized_recommendations: false,
     priority_support: false,
+    community_posting: false,
   },
   basic: {
     basic_search: true,
@@ -71,6 +76,7 @@ const matrix: Record<Plan, Record<string, boolean>> = {
     wishlist: true,
     personalized_recommendations: false,
     priority_support: false,
+    community_posting: false,
   },
   premium: {
     basic_search: true,
@@ -79,6 +85,7 @@ const matrix: Record<Plan, Record<string, boolean>> = {
     wishlist: true,
     personalized_recommendations: true,
     priority_support: true,
+    community_posting: true,
   },
 };
 

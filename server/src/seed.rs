@@ -168,6 +168,79 @@ pub async fn seed_demo(db: &Db, n_orders: u64, show_progress: bool) -> anyhow::R
     tracing::info!(n_orders, "demo orders seeded");
     seed_analytics(db, orders_before, n_orders, &mut rng).await?;
     seed_reviews(db, &shopper_ids, &rules).await?;
+    seed_community(db, &shopper_ids).await?;
+    Ok(())
+}
+
+/// Demo topics: (category, title, opening post, replies).
+const TOPICS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "coffee",
+        "Best grind size for a moka pot?",
+        "I keep getting a bitter cup from my moka pot.\n\nIs a *finer* grind the culprit, or the heat?",
+        &[
+            "Go a bit coarser than espresso and keep the heat low. Take it off as soon as it gurgles.",
+            "Pre-heating the water in a kettle made the biggest difference for me.",
+        ],
+    ),
+    (
+        "tea",
+        "How long do you steep green tea?",
+        "Two minutes at 80 °C works for me, but I would love to hear other routines.",
+        &["Sencha: one minute, then a second infusion of thirty seconds. Never boiling water!"],
+    ),
+    (
+        "brewing",
+        "Pour-over or French press for a weekend breakfast?",
+        "Cooking for four this weekend. Which one would you pick for a relaxed breakfast?",
+        &["French press: one batch for everyone, and nobody has to stand over the kettle."],
+    ),
+    (
+        "mugs",
+        "Do double-walled mugs really keep coffee warm?",
+        "Thinking of buying a pair. Do they make a difference or is it marketing?",
+        &[],
+    ),
+];
+
+/// A few community topics with replies from premium demo shoppers, published through the
+/// same approval path as moderated posts, and one reply left waiting in the queue.
+async fn seed_community(db: &Db, shopper_ids: &[i64]) -> anyhow::Result<()> {
+    use app::community::domain::TopicDraft;
+    use app::community::ssr::{approve_imported, submit_post, NewPost};
+    let err = |e: app::shared::AppError| anyhow::anyhow!("seeding the community: {e}");
+    let n_topics: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM community_topics").fetch_one(db.pool()).await?;
+    if n_topics > 0 || shopper_ids.is_empty() {
+        return Ok(());
+    }
+    let shopper = |n: usize| {
+        let i = n % shopper_ids.len();
+        app::accounts::domain::User {
+            id: shopper_ids[i],
+            email: format!("shopper{:02}@demo.mercato.test", i + 1),
+            display_name: FIRST_NAMES[i].to_string(),
+            role: app::accounts::domain::Role::Shopper,
+        }
+    };
+    let mut replies_ids = Vec::new();
+    let mut n_author = 0;
+    for (category, title, body, replies) in TOPICS {
+        let draft = TopicDraft::parse(category, title, body).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let opening = submit_post(db, &shopper(n_author), &NewPost::Topic(draft)).await.map_err(err)?;
+        // The opening post is approved first, so its topic takes replies.
+        approve_imported(db, &[opening.id]).await.map_err(err)?;
+        for reply in *replies {
+            n_author += 1;
+            let reply = NewPost::Reply { topic_id: opening.topic_id, body: reply.to_string() };
+            let saved = submit_post(db, &shopper(n_author), &reply).await.map_err(err)?;
+            replies_ids.push(saved.id);
+        }
+        n_author += 1;
+    }
+    // The last reply stays in the moderation queue.
+    let waiting = replies_ids.pop();
+    approve_imported(db, &replies_ids).await.map_err(err)?;
+    tracing::info!(topics = TOPICS.len(), waiting = waiting.is_some(), "demo community seeded");
     Ok(())
 }
 

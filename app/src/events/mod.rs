@@ -45,6 +45,11 @@ pub mod kind {
     /// An answer to a product question was published (payload: `user_id` of the answerer,
     /// `asker_id`, `question_id`, `answer_id`, `sku`).
     pub const QUESTION_ANSWERED: &str = "question_answered";
+    /// A community topic or reply was written (payload: `user_id`, `post_id`, `topic_id`,
+    /// `opening`).
+    pub const COMMUNITY_POST_SUBMITTED: &str = "community_post_submitted";
+    /// A community post was published for the first time (same payload).
+    pub const COMMUNITY_POST_APPROVED: &str = "community_post_approved";
     /// A shopper followed a recommendation (payload: `kind`, `sku`, `from`, `visitor_id`).
     pub const RECOMMENDATION_CLICKED: &str = "recommendation_clicked";
     /// A shopper added products to the cart from a recommendation (payload: `kind`, `skus`,

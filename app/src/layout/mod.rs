@@ -65,6 +65,8 @@ pub fn Header() -> impl IntoView {
                 <A href="/category/snacks">"Snacks"</A>
                 <A href="/category/gifts">"Gifts"</A>
                 <A href="/pricing">"Plans"</A>
+                // A plain link: the community is the account bundle's, a full page load away.
+                <a href="/community" data-testid="nav-community">"Community"</a>
             </nav>
             <form class="search" action="/search" method="get" role="search">
                 <input type="search" name="q" placeholder="Search" aria-label="Search products" />

@@ -14,16 +14,18 @@ pub enum Feature {
     Wishlist,
     PersonalizedRecommendations,
     PrioritySupport,
+    CommunityPosting,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 6] = [
+    pub const ALL: [Feature; 7] = [
         Feature::BasicSearch,
         Feature::ViewProducts,
         Feature::AdvancedFilters,
         Feature::Wishlist,
         Feature::PersonalizedRecommendations,
         Feature::PrioritySupport,
+        Feature::CommunityPosting,
     ];
 
     pub fn key(self) -> &'static str {
@@ -34,6 +36,7 @@ impl Feature {
             Feature::Wishlist => "wishlist",
             Feature::PersonalizedRecommendations => "personalized_recommendations",
             Feature::PrioritySupport => "priority_support",
+            Feature::CommunityPosting => "community_posting",
         }
     }
 
@@ -50,6 +53,7 @@ impl Feature {
             Feature::Wishlist => "Wishlist with back-in-stock alerts",
             Feature::PersonalizedRecommendations => "Recommendations picked for you",
             Feature::PrioritySupport => "Priority support",
+            Feature::CommunityPosting => "Posting in the members' community",
         }
     }
 

@@ -285,6 +285,8 @@ pub struct ModerationPage {
     pub daily: Vec<(i64, i64, i64)>,
     /// Recent questions with all their published answers (to feature or sponsor one).
     pub questions: Vec<Question>,
+    /// Community posts waiting, and recent ones (moderated on this page like reviews).
+    pub community: crate::community::api::CommunityModeration,
 }
 
 #[server(prefix = "/rpc")]
@@ -301,6 +303,10 @@ pub async fn get_moderation_page() -> Result<ModerationPage, AppError> {
         blocklist: settings.blocklist.to_text(),
         daily: super::ssr::daily_counts(&state.db, 30).await?,
         questions: super::ssr::recent_questions(&state.db, 20).await?,
+        community: crate::community::api::CommunityModeration {
+            queue: crate::community::ssr::queue(&state.db, 200).await?,
+            recent: crate::community::ssr::recent_posts(&state.db, 20).await?,
+        },
     })
 }
 

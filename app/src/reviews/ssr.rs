@@ -2,6 +2,8 @@
 //! summary in the same transaction, so an unapproved review is never counted; the first
 //! approval awards the review points (and marks the review incentivized) and publishes
 //! `review_approved` in that transaction too, so the label and the points cannot disagree.
+//! Every status change also updates the search index (`community::search::reindex`) in its
+//! transaction, so only approved items are ever found.
 
 use super::domain::{
     order_answers, screen_qa, screen_review, Answer, Blocklist, Question, QueueItem, RatingSummary, Review,
@@ -9,6 +11,8 @@ use super::domain::{
 };
 use super::prescreen::{prescreen, AuthorFacts, Route, Verdict};
 use crate::accounts::domain::{Role, User};
+use crate::community::domain::UgcKind;
+use crate::community::search::reindex;
 use crate::db::Db;
 use crate::events::{self, kind};
 use crate::loyalty::domain::LoyaltyRules;
@@ -312,6 +316,8 @@ pub async fn submit_review(
     if screening == Screening::Approve {
         approve_review(&mut tx, rules, id, None).await?;
     }
+    // A rewrite waits for moderation again, out of the search index.
+    reindex(&mut tx, UgcKind::Review, id).await?;
     let review = review(&mut tx, id).await?.ok_or(AppError::Internal)?;
     tx.commit().await?;
     db.wake_outbox();
@@ -375,6 +381,7 @@ async fn approve_review(
         )
         .await?;
     }
+    reindex(conn, UgcKind::Review, id).await?;
     log(conn, "review", id, "approved", None, actor_id).await?;
     Ok(true)
 }
@@ -400,6 +407,7 @@ async fn reject_review(conn: &mut AnyConnection, id: i64, reason: &str, actor_id
             == 1;
     if changed && status == Status::Approved.key() {
         count_rating(conn, &sku, rating, -1).await?;
+        reindex(conn, UgcKind::Review, id).await?;
     }
     log(conn, "review", id, "rejected", Some(reason), Some(actor_id)).await?;
     Ok(changed)
@@ -537,6 +545,9 @@ pub async fn set_sponsor(db: &Db, actor_id: i64, target: Target, id: i64, name: 
         return Err(AppError::NotFound(format!("{} {id}", target.key())));
     }
     log(&mut tx, target.key(), id, "sponsored", Some(&name), Some(actor_id)).await?;
+    // Search results carry the label too.
+    let kind = if target == Target::Review { UgcKind::Review } else { UgcKind::Answer };
+    reindex(&mut tx, kind, id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -622,6 +633,10 @@ async fn set_qa_status(
             .await?
             .rows_affected()
             == 1;
+    if changed {
+        let kind = if target == Target::Question { UgcKind::Question } else { UgcKind::Answer };
+        reindex(conn, kind, id).await?;
+    }
     log(conn, target.key(), id, status.key(), reason, Some(actor_id)).await?;
     Ok(changed)
 }
@@ -667,6 +682,7 @@ async fn approve_answer(conn: &mut AnyConnection, id: i64, actor_id: Option<i64>
         )
         .await?;
     }
+    reindex(conn, UgcKind::Answer, id).await?;
     log(conn, "answer", id, "approved", None, actor_id).await?;
     Ok(true)
 }
@@ -702,6 +718,7 @@ pub async fn ask(db: &Db, user: &User, sku: &str, body: &str) -> Result<Question
     .fetch_one(&mut *tx)
     .await?;
     log(&mut tx, "question", id, "submitted", flag_reason, Some(user.id)).await?;
+    reindex(&mut tx, UgcKind::Question, id).await?;
     tx.commit().await?;
     Ok(Question {
         id,
@@ -1034,12 +1051,15 @@ pub async fn approve_imported(db: &Db, rules: &LoyaltyRules, target: Target, ids
             Target::Review => approve_review(&mut tx, rules, id, None).await?,
             Target::Answer => approve_answer(&mut tx, id, None).await?,
             Target::Question => {
-                sqlx::query("UPDATE questions SET status = 'approved' WHERE id = $1 AND status <> 'approved'")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1
+                let changed =
+                    sqlx::query("UPDATE questions SET status = 'approved' WHERE id = $1 AND status <> 'approved'")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1;
+                reindex(&mut tx, UgcKind::Question, id).await?;
+                changed
             }
         };
         changed += usize::from(did);

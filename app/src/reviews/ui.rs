@@ -450,6 +450,7 @@ fn ModerationView(page: super::api::ModerationPage) -> impl IntoView {
     let settings = ServerAction::<SaveModerationSettings>::new();
     let annotate = ServerAction::<Annotate>::new();
     let (submitted, approved) = page.daily.iter().fold((0, 0), |(s, a), (_, sub, app)| (s + sub, a + app));
+    let community = page.community;
     view! {
         <crate::layout::AdminMessage />
         <section class="card">
@@ -549,6 +550,7 @@ fn ModerationView(page: super::api::ModerationPage) -> impl IntoView {
                     .into_any()
             }}
         </section>
+        <crate::community::ui::CommunityModerationSection data=community />
         <section class="card">
             <h2>"Automatic moderation"</h2>
             <ActionForm action=settings attr:class="plan-form">

@@ -43,6 +43,7 @@ pub fn router() -> Router<ApiState> {
         .merge(super::referrals::router())
         .merge(super::insights::router())
         .merge(super::reviews::router())
+        .merge(super::community::router())
         .merge(super::recommendations::router())
         .merge(super::analytics::router())
         .merge(super::flags::router())

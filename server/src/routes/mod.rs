@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod api;
+pub mod community;
 pub mod error;
 pub mod experiments;
 pub mod flags;

@@ -1,7 +1,7 @@
 //! Reviews and Q&A over JSON: `GET|POST /products/{sku}/reviews`, `GET|POST
 //! /products/{sku}/questions`, `POST /questions/{id}/answers`, `POST /reviews/{id}/helpful`,
 //! votes on questions and answers, `/me/reviews`, and the owner's moderation endpoints.
-//! Posting is rate-limited per account (429 with `Retry-After`).
+//! Posting is rate-limited per account (429 with `Retry-After`), community posts included.
 
 use super::api::{parse_sku, Items};
 use super::error::{ApiError, ApiJson};
@@ -41,7 +41,7 @@ fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
 }
 
 /// 429 with `Retry-After` when the account posted too much in the last minute.
-fn rate_limited(state: &ApiState, user: &User) -> Option<Response> {
+pub(super) fn rate_limited(state: &ApiState, user: &User) -> Option<Response> {
     state.app.post_limiter.check(user.id).err().map(|seconds| {
         metrics::counter!("mercato_posts_rate_limited_total").increment(1);
         let mut response = ApiError::new(

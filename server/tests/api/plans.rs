@@ -35,6 +35,10 @@ async fn probe(app: &TestApp, client: &reqwest::Client, feature: &str, sku: &str
             let body = json!({ "subject": "Where is my order?", "body": "It has been a week, please help.", "priority": true });
             client.post(app.url("/api/v1/me/support-requests")).json(&body).send().await
         }
+        "community_posting" => {
+            let body = json!({ "category": "tea", "title": "Favourite teapots", "body": "Cast iron or glass?" });
+            client.post(app.url("/api/v1/community/topics")).json(&body).send().await
+        }
         other => panic!("unknown feature {other}"),
     }
     .expect("request");
@@ -49,13 +53,14 @@ async fn probe(app: &TestApp, client: &reqwest::Client, feature: &str, sku: &str
     status
 }
 
-const FEATURES: [&str; 6] = [
+const FEATURES: [&str; 7] = [
     "basic_search",
     "view_products",
     "advanced_filters",
     "wishlist",
     "personalized_recommendations",
     "priority_support",
+    "community_posting",
 ];
 
 #[tokio::test]
@@ -87,11 +92,12 @@ async fn every_plan_gets_exactly_its_features_through_the_api() {
             matrix.push('\n');
         }
         // Columns: basic_search view_products advanced_filters wishlist personalized priority
+        // community
         assert_eq!(
             matrix,
-            "free     yes yes 403 403 403 403\n\
-             basic    yes yes yes yes 403 403\n\
-             premium  yes yes yes yes yes yes\n",
+            "free     yes yes 403 403 403 403 403\n\
+             basic    yes yes yes yes 403 403 403\n\
+             premium  yes yes yes yes yes yes yes\n",
             "{backend:?}"
         );
 
