@@ -8,6 +8,7 @@ use crate::accounts::domain::{Role, User};
 use crate::db::Db;
 use crate::events::{self, kind};
 use crate::reviews::domain::{screen_qa, Screening, Status};
+use crate::reviews::prescreen::{prescreen, Route, Verdict};
 use crate::shared::{now_ms, AppError};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -22,18 +23,27 @@ pub enum NewPost {
 /// The status a new post starts in, and why it waits when it does.
 ///
 /// **Rationale:** one place decides, so a pre-screen (rules that may publish, hold or refuse
-/// a post before a human sees it) plugs in here for every way of posting. Today: the shop's
-/// staff publish at once unless a blocklisted word appears (the reviews' blocklist);
-/// everyone else waits for a moderator.
+/// a post before a human sees it) decides here for every way of posting: what the
+/// pre-screen refuses is refused, what it finds waits with its reasons; otherwise the shop's
+/// staff publish at once unless a blocklisted word appears and everyone else waits for a
+/// moderator.
 pub fn initial_status(
     author: &User,
     blocklist: &crate::reviews::domain::Blocklist,
+    verdict: &Verdict,
     text: &str,
-) -> (Status, Option<String>) {
-    match screen_qa(author.role == Role::Admin, blocklist, text) {
+) -> Result<(Status, Option<String>), AppError> {
+    if verdict.route == Route::Reject {
+        return Err(crate::reviews::ssr::refused("body", verdict));
+    }
+    let screening = match verdict.summary() {
+        Some(reasons) => Screening::Human(reasons),
+        None => screen_qa(author.role == Role::Admin, blocklist, text),
+    };
+    Ok(match screening {
         Screening::Approve => (Status::Approved, None),
         Screening::Human(reason) => (Status::Pending, Some(reason)),
-    }
+    })
 }
 
 async fn log(
@@ -139,7 +149,11 @@ pub async fn submit_post(db: &Db, author: &User, post: &NewPost) -> Result<Post,
         NewPost::Topic(draft) => format!("{}\n{}", draft.title, draft.body),
         NewPost::Reply { .. } => body.clone(),
     };
-    let (status, flag_reason) = initial_status(author, &settings.blocklist, &screened_text);
+    // The automated pre-screen (links, shouting, repeats, a new account's flood, blocklist)
+    // holds or refuses a post before the moderation policy decides.
+    let facts = crate::reviews::ssr::author_facts(&mut tx, author.id, None, now).await?;
+    let verdict = prescreen(&screened_text, &facts, &settings.blocklist);
+    let (status, flag_reason) = initial_status(author, &settings.blocklist, &verdict, &screened_text)?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO community_posts (topic_id, user_id, is_opening, body, status, flag_reason, created_at) \
          VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING id",

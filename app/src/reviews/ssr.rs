@@ -128,6 +128,8 @@ pub async fn author_facts(
          WHERE r.user_id = $1 AND r.updated_at >= $2 \
          UNION ALL SELECT NULL, q.body, q.created_at, NULL FROM questions q WHERE q.user_id = $1 AND q.created_at >= $2 \
          UNION ALL SELECT NULL, a.body, a.created_at, NULL FROM answers a WHERE a.user_id = $1 AND a.created_at >= $2 \
+         UNION ALL SELECT NULL, c.body, c.created_at, NULL FROM community_posts c \
+         WHERE c.user_id = $1 AND c.created_at >= $2 \
          ORDER BY posted_at DESC LIMIT $3",
     )
     .bind(user_id)
@@ -154,7 +156,7 @@ pub async fn author_facts(
 }
 
 /// A refusal by the pre-screen: the author sees why (the text stays in their form).
-fn refused(field: &'static str, verdict: &Verdict) -> AppError {
+pub(crate) fn refused(field: &'static str, verdict: &Verdict) -> AppError {
     let why = verdict.summary().unwrap_or_default();
     tracing::info!(reasons = %why, "post refused by the pre-screen");
     AppError::invalid(field, format!("This cannot be published: {why}."))

@@ -357,3 +357,29 @@ async fn post_text_is_shown_as_text_with_the_safe_subset_only() {
         assert!(page.contains("click (https://evil.example/)"));
     }
 }
+
+#[tokio::test]
+async fn the_prescreen_holds_a_post_with_a_link_with_its_reason_and_refuses_spam() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let author = shopper_on(&app, "premium").await;
+        let held =
+            new_topic(&app, &author, "tea", "Where to buy", "I found it at https://example.com/tea cheaper").await;
+        assert_eq!(held.status(), 201, "{backend:?}");
+        let id = json_of(held).await["id"].as_i64().unwrap();
+        let (status, reason): (String, Option<String>) =
+            sqlx::query_as("SELECT status, flag_reason FROM community_posts WHERE id = $1")
+                .bind(id)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(status, "pending", "{backend:?}");
+        assert!(reason.unwrap_or_default().contains("link"), "{backend:?}: the moderator sees why");
+        // A spam phrase with a link is spam beyond doubt: refused, nothing stored.
+        let before = app.count("SELECT COUNT(*) FROM community_posts").await;
+        let spam =
+            new_topic(&app, &author, "tea", "Free money", "Make money fast, click here: https://spam.example").await;
+        assert_problem(spam, 422).await;
+        assert_eq!(app.count("SELECT COUNT(*) FROM community_posts").await, before, "{backend:?}");
+    }
+}
