@@ -249,6 +249,16 @@ impl Rollup {
             self.count(day, metric::PRODUCT_REVENUE, sku, quantity * unit_cents);
         }
     }
+
+    /// One unit of `sku` added to an order already placed: revenue (at the price charged,
+    /// which is also its base: no discount applies), not an order.
+    pub fn addon(&mut self, at: i64, sku: &str, unit_cents: i64) {
+        let day = day_of(at);
+        self.count(day, metric::REVENUE, "", unit_cents);
+        self.count(day, metric::BASE_REVENUE, "", unit_cents);
+        self.count(day, metric::PRODUCT_UNITS, sku, 1);
+        self.count(day, metric::PRODUCT_REVENUE, sku, unit_cents);
+    }
 }
 
 /// One day of the report (rollups summed per day; zero where nothing happened).

@@ -32,6 +32,12 @@ struct OrderPayload {
 }
 
 #[derive(Deserialize)]
+struct AddonPayload {
+    sku: String,
+    unit_cents: i64,
+}
+
+#[derive(Deserialize)]
 struct OrderLinePayload {
     sku: String,
     quantity: i64,
@@ -101,6 +107,12 @@ pub fn fold(rollup: &mut Rollup, event: &Event) -> Result<(), serde_json::Error>
                 order.lines.into_iter().map(|l| (l.sku, l.quantity, l.unit_cents)).collect();
             let base = order.base_total_cents.unwrap_or(order.total_cents);
             rollup.order(&order.visitor_id, event.created_at, order.total_cents, base, &lines);
+        }
+        // Revenue and units of the product, but no new order and no new conversion: the
+        // shopper had already bought.
+        kind::ORDER_ADDON_ADDED => {
+            let addon: AddonPayload = serde_json::from_value(event.payload.clone())?;
+            rollup.addon(event.created_at, &addon.sku, addon.unit_cents);
         }
         kind::ORDER_CANCELLED | kind::ORDER_REFUNDED => {
             let returned: ReturnPayload = serde_json::from_value(event.payload.clone())?;

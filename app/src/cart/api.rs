@@ -199,8 +199,16 @@ pub async fn add_to_order(order_id: String, sku: String) -> Result<(), AppError>
     let user = identity.require_user()?;
     let order_id: i64 = order_id.trim().parse().map_err(|_| AppError::invalid("order_id", "Unknown order."))?;
     let sku = Sku::parse(&sku).map_err(|message| AppError::invalid("sku", message))?;
-    match super::ssr::add_to_order(&state.db, user.id, &identity.visitor_id, order_id, &sku, state.addon_window_ms)
-        .await?
+    match super::ssr::add_to_order(
+        &state.db,
+        user.id,
+        &identity.visitor_id,
+        order_id,
+        &sku,
+        state.addon_window_ms,
+        &state.loyalty,
+    )
+    .await?
     {
         Ok(_) => crate::state::redirect(&format!("/orders/{order_id}?added={sku}")),
         Err(refusal) => crate::state::redirect(&format!("/orders/{order_id}?addon={}", refusal.code())),

@@ -313,8 +313,9 @@ pub async fn checkout(
 ///
 /// One write transaction: lock the order and the product (PostgreSQL `FOR UPDATE`, SQLite's
 /// single writer), check the window, decrement stock with a `stock >= 1` guard, add the
-/// line, raise the order's total, and publish `order_addon_added` (sales velocity) and
-/// `stock_changed` (pricing). Any refusal rolls everything back.
+/// line, raise the order's total, write the add-on's pending points, and publish
+/// `order_addon_added` (sales velocity, product stats, analytics) and `stock_changed`
+/// (pricing). Any refusal rolls everything back.
 #[tracing::instrument(name = "cart.add_to_order", skip(db))]
 pub async fn add_to_order(
     db: &Db,
@@ -323,6 +324,7 @@ pub async fn add_to_order(
     order_id: i64,
     sku: &Sku,
     window_ms: i64,
+    rules: &crate::loyalty::domain::LoyaltyRules,
 ) -> Result<Result<Order, super::domain::AddonRefusal>, AppError> {
     use super::domain::{addon_open, AddonRefusal};
     let now = now_ms();
@@ -375,6 +377,7 @@ pub async fn add_to_order(
         .bind(order_id)
         .execute(&mut *tx)
         .await?;
+    crate::loyalty::ssr::record_addon_points(&mut tx, rules, user_id, order_id, sku.as_str(), unit_cents, now).await?;
     events::publish(
         &mut tx,
         events::kind::ORDER_ADDON_ADDED,
@@ -473,10 +476,14 @@ pub async fn get_order(db: &Db, user_id: i64, order_id: i64) -> Result<Order, Ap
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // What the order and its add-ons earn (pending until it ships).
     let points_earned: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger WHERE source = $1 AND bucket = 'pending'",
+        "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger WHERE user_id = $1 \
+         AND bucket = 'pending' AND kind = 'earn' AND (source = $2 OR source LIKE $3)",
     )
+    .bind(user_id)
     .bind(format!("order:{order_id}:earn"))
+    .bind(format!("{}%", crate::loyalty::ssr::addon_source_prefix(order_id)))
     .fetch_one(db.pool())
     .await?;
     Ok(Order { lines, points_earned, ..order_from_row(&row)? })

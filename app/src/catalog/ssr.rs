@@ -215,7 +215,8 @@ pub async fn apply_stats(conn: &mut AnyConnection, event: &Event) -> Result<(), 
             .execute(&mut *conn)
             .await?;
         }
-        events::kind::ORDER_PLACED => {
+        // A post-purchase add-on is a sale of its product like an order's line.
+        events::kind::ORDER_PLACED | events::kind::ORDER_ADDON_ADDED => {
             let payload: OrderPlacedPayload = serde_json::from_value(event.payload.clone()).map_err(decode)?;
             for line in payload.lines {
                 sqlx::query(

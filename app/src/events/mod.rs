@@ -72,7 +72,7 @@ pub mod kind {
 /// Which consumer receives which event kinds. Adding a consumer is one line here plus its
 /// arm in [`worker::apply`].
 pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
-    (crate::catalog::ssr::STATS_CONSUMER, &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED]),
+    (crate::catalog::ssr::STATS_CONSUMER, &[kind::PRODUCT_VIEWED, kind::ORDER_PLACED, kind::ORDER_ADDON_ADDED]),
     (crate::pricing::ssr::PRICING_CONSUMER, &[kind::STOCK_CHANGED, kind::PRICING_RULES_CHANGED]),
     (crate::pricing::signals::VELOCITY_CONSUMER, &[kind::ORDER_PLACED, kind::ORDER_ADDON_ADDED]),
     (
@@ -80,7 +80,10 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
         &[kind::EXPERIMENT_EXPOSED, kind::CART_ITEM_ADDED, kind::ORDER_PLACED],
     ),
     (crate::plans::wishlist::store::WISHLIST_CONSUMER, &[kind::STOCK_CHANGED]),
-    (crate::recommendations::ssr::RECOMMENDATIONS_CONSUMER, &[kind::ORDER_PLACED, kind::PRODUCT_VIEWED]),
+    (
+        crate::recommendations::ssr::RECOMMENDATIONS_CONSUMER,
+        &[kind::ORDER_PLACED, kind::ORDER_ADDON_ADDED, kind::PRODUCT_VIEWED],
+    ),
     (
         crate::loyalty::ssr::LOYALTY_CONSUMER,
         &[
@@ -99,6 +102,7 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::CLIENT_EVENT,
             kind::PRODUCT_VIEWED,
             kind::ORDER_PLACED,
+            kind::ORDER_ADDON_ADDED,
             kind::ORDER_CANCELLED,
             kind::ORDER_REFUNDED,
             kind::REVIEW_SUBMITTED,

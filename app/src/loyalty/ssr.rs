@@ -206,15 +206,50 @@ pub async fn record_order_points(
     Ok(points)
 }
 
-/// The points an order earned and has not yet posted or reversed.
-async fn pending_of_order(conn: &mut AnyConnection, order_id: i64) -> Result<i64, sqlx::Error> {
+/// The pending earn of a post-purchase add-on of `sku` to an order: its paid price at the
+/// multipliers the order was placed with, pending until the order ships, like the order's.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_addon_points(
+    conn: &mut AnyConnection,
+    rules: &LoyaltyRules,
+    user_id: i64,
+    order_id: i64,
+    sku: &str,
+    paid_cents: i64,
+    now: i64,
+) -> Result<i64, AppError> {
+    let plan = crate::plans::ssr::compute_entitlements(conn, user_id, now).await?.plan;
+    let tier = Tier::of(earned_in_year(conn, user_id, now).await?);
+    let points = purchase_points(paid_cents, rules, plan_multiplier_bp(&plan), tier.multiplier_bp());
+    let entry = Entry {
+        user_id,
+        bucket: Bucket::Pending,
+        delta: points,
+        kind: "earn",
+        source: format!("{}{sku}", addon_source_prefix(order_id)),
+        reason: format!("{sku} added to order #{order_id} (yours when it ships)"),
+        actor_id: None,
+    };
+    append(conn, &entry, now).await?;
+    Ok(points)
+}
+
+/// Ledger sources of an order's add-on earns start with this (one per added SKU).
+pub fn addon_source_prefix(order_id: i64) -> String {
+    format!("order:{order_id}:addon:")
+}
+
+/// The points an order (with its add-ons) earned and has not yet posted or reversed.
+async fn pending_of_order(conn: &mut AnyConnection, user_id: i64, order_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger WHERE bucket = 'pending' \
-         AND source IN ($1, $2, $3)",
+         AND user_id = $1 AND (source IN ($2, $3, $4) OR source LIKE $5)",
     )
+    .bind(user_id)
     .bind(format!("order:{order_id}:earn"))
     .bind(format!("order:{order_id}:fulfil"))
     .bind(format!("order:{order_id}:reverse"))
+    .bind(format!("{}%", addon_source_prefix(order_id)))
     .fetch_one(&mut *conn)
     .await
 }
@@ -226,7 +261,7 @@ pub async fn post_order_points(
     order_id: i64,
     now: i64,
 ) -> Result<(), AppError> {
-    let points = pending_of_order(conn, order_id).await?;
+    let points = pending_of_order(conn, user_id, order_id).await?;
     if points <= 0 {
         return Ok(());
     }
@@ -257,7 +292,7 @@ pub async fn reverse_order_points(
     now: i64,
 ) -> Result<(), AppError> {
     let source = format!("order:{order_id}:reverse");
-    let pending = pending_of_order(conn, order_id).await?;
+    let pending = pending_of_order(conn, user_id, order_id).await?;
     if pending > 0 {
         let entry = Entry {
             user_id,

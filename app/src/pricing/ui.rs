@@ -63,10 +63,13 @@ pub fn AdminPricingPage() -> impl IntoView {
                 query.read().get("sku"),
                 query.read().get("saved"),
                 query.read().get("imported"),
+                // Tracked so that a refused import, which comes back to the same page with
+                // only its problems in the query, re-renders the form with them.
+                query.read().get("csv_problems"),
                 simulate(),
             )
         },
-        |(scope, sku, _, _, simulate)| super::api::get_pricing_admin(scope, sku, simulate),
+        |(scope, sku, _, _, _, simulate)| super::api::get_pricing_admin(scope, sku, simulate),
     );
     view! {
         <leptos_meta::Title text="Pricing — Mercato admin" />

@@ -32,6 +32,12 @@ struct Line {
 }
 
 #[derive(Deserialize)]
+struct AddonAdded {
+    user_id: i64,
+    sku: String,
+}
+
+#[derive(Deserialize)]
 struct Viewed {
     sku: String,
     visitor_id: String,
@@ -58,6 +64,20 @@ pub async fn apply_recommendations(conn: &mut AnyConnection, event: &Event) -> R
             }
             let skus: Vec<String> = order.lines.into_iter().map(|line| line.sku).collect();
             add_order(conn, &skus).await?;
+        }
+        // What the shopper now owns, so it is not offered again. Not a co-purchase: the
+        // add-on was picked from these very recommendations, and counting it would feed
+        // them their own output.
+        event_kind::ORDER_ADDON_ADDED => {
+            let addon: AddonAdded = serde_json::from_value(event.payload.clone()).map_err(decode)?;
+            sqlx::query(
+                "INSERT INTO user_products (user_id, sku, units) VALUES ($1, $2, 1) \
+                 ON CONFLICT (user_id, sku) DO UPDATE SET units = user_products.units + 1",
+            )
+            .bind(addon.user_id)
+            .bind(&addon.sku)
+            .execute(&mut *conn)
+            .await?;
         }
         event_kind::PRODUCT_VIEWED => {
             let view: Viewed = serde_json::from_value(event.payload.clone()).map_err(decode)?;

@@ -458,6 +458,38 @@ async fn a_post_purchase_add_on_joins_the_open_order_once_and_is_refused_after_i
         let extra = offers[0].clone();
         let (price, _, _) = price_of(&app, &extra).await;
         let stock = app.stock_of(&extra).await;
+        let sold_of = |sku: String| {
+            let app = &app;
+            async move {
+                app.count(&format!("SELECT COALESCE(MAX(units_sold), 0) FROM product_stats WHERE sku = '{sku}'")).await
+            }
+        };
+        let analytics_units_of = |sku: String| {
+            let app = &app;
+            async move {
+                app.count(&format!(
+                    "SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM analytics_daily \
+                     WHERE metric = 'product_units' AND dim = '{sku}'"
+                ))
+                .await
+            }
+        };
+        let revenue = || {
+            let app = &app;
+            async move {
+                app.count("SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM analytics_daily WHERE metric = 'revenue_cents'")
+                    .await
+            }
+        };
+        let orders_counted = || {
+            let app = &app;
+            async move {
+                app.count("SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM analytics_daily WHERE metric = 'orders'")
+                    .await
+            }
+        };
+        let (sold_before, units_before) = (sold_of(extra.clone()).await, analytics_units_of(extra.clone()).await);
+        let (revenue_before, orders_before) = (revenue().await, orders_counted().await);
 
         let location = add_on(&app, &shopper, order_id, &extra).await;
         assert!(location.ends_with(&format!("?added={extra}")), "{backend:?}: {location}");
@@ -470,6 +502,23 @@ async fn a_post_purchase_add_on_joins_the_open_order_once_and_is_refused_after_i
             .count(&format!("SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM sales_daily WHERE sku = '{extra}'"))
             .await;
         assert!(units >= 1, "the add-on counts for sales velocity");
+        // It is a sale like any other: product stats, analytics revenue (not a new order) and
+        // points, pending until the order ships.
+        assert_eq!(sold_of(extra.clone()).await, sold_before + 1, "{backend:?}: product stats");
+        assert_eq!(analytics_units_of(extra.clone()).await, units_before + 1, "{backend:?}: analytics units");
+        assert_eq!(revenue().await, revenue_before + price, "{backend:?}: analytics revenue");
+        assert_eq!(orders_counted().await, orders_before, "{backend:?}: an add-on is not an order");
+        let addon_points = app
+            .count(&format!(
+                "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM points_ledger \
+                 WHERE source = 'order:{order_id}:addon:{extra}' AND bucket = 'pending'"
+            ))
+            .await;
+        assert!(addon_points > 0, "{backend:?}: the add-on earns points");
+        let user_id = app.count(&format!("SELECT user_id FROM orders WHERE id = {order_id}")).await;
+        let shown = app::cart::ssr::get_order(&app.db, user_id, order_id).await.unwrap();
+        let order_points = order["points_earned"].as_i64().unwrap();
+        assert_eq!(shown.points_earned, order_points + addon_points, "{backend:?}: the order page shows both");
 
         // The same product again, a sold-out one, another shopper's order: refused, nothing changes.
         assert!(add_on(&app, &shopper, order_id, &extra).await.ends_with("?addon=in_order"));
@@ -496,9 +545,24 @@ async fn a_post_purchase_add_on_joins_the_open_order_once_and_is_refused_after_i
         let html = shopper.get(app.url(&format!("/orders/{order_id}"))).send().await.unwrap().text().await.unwrap();
         assert!(!html.contains(r#"data-testid="post-purchase-add""#));
 
+        // Shipping posts the order's points with its add-on's.
+        let admin = app.admin_client().await;
+        let available = || {
+            let app = &app;
+            let shopper = &shopper;
+            async move {
+                let me: serde_json::Value =
+                    shopper.get(app.url("/api/v1/me/points")).send().await.unwrap().json().await.unwrap();
+                me["balance"].as_i64().unwrap()
+            }
+        };
+        let before_shipping = available().await;
+        let shipped = admin.post(app.url(&format!("/api/v1/admin/orders/{order_id}/fulfil"))).send().await.unwrap();
+        assert!(shipped.status().is_success(), "{}", shipped.status());
+        assert_eq!(available().await, before_shipping + order_points + addon_points, "{backend:?}");
+
         // A fulfilled order takes no add-on, even within the window.
         let second = app.buy(&shopper, &[(bought.as_str(), 1)]).await["id"].as_i64().unwrap();
-        let admin = app.admin_client().await;
         let fulfilled = admin.post(app.url(&format!("/api/v1/admin/orders/{second}/fulfil"))).send().await.unwrap();
         assert!(fulfilled.status().is_success(), "{}", fulfilled.status());
         assert!(add_on(&app, &shopper, second, "MUG-001").await.ends_with("?addon=closed"));
