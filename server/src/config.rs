@@ -51,9 +51,9 @@ pub struct Settings {
     /// `MERCATO_REGISTRATIONS_PER_IP_PER_HOUR` (30), `MERCATO_POSTS_PER_IP_PER_MINUTE` (30),
     /// `MERCATO_EVENTS_PER_VISITOR_PER_SECOND` (2, burst ten times that),
     /// `MERCATO_EVENTS_PER_IP_PER_SECOND` (20, burst ten times that),
-    /// `MERCATO_LOGIN_FAILURES_BEFORE_DELAY` (5 wrong passwords in a row before each further one
-    /// locks the address), `MERCATO_LOGIN_DELAY_SECONDS` (the first lock, 30, doubling up to
-    /// 15 minutes) and `MERCATO_TRUSTED_PROXY_HOPS` (proxies whose `X-Forwarded-For` entry is
+    /// `MERCATO_LOGIN_FAILURES_BEFORE_DELAY` (5: the 5th wrong password in a row locks the
+    /// address, and each further one), `MERCATO_LOGIN_DELAY_SECONDS` (the first lock, 30,
+    /// doubling up to 15 minutes) and `MERCATO_TRUSTED_PROXY_HOPS` (proxies whose `X-Forwarded-For` entry is
     /// believed, default 0).
     pub limits: app::shared::limits::AbuseLimits,
 }

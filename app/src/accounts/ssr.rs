@@ -226,8 +226,8 @@ const FAILURE_MEMORY_MS: i64 = 24 * 3600 * 1000;
 
 /// Checks the password and starts a session; merges the visitor's cart into the account.
 ///
-/// After `login_failures_before_delay` wrong passwords in a row for one e-mail address,
-/// each further one locks the address for a growing time ([`login_delay_secs`]); while it
+/// From the `login_failures_before_delay`-th wrong password in a row for one e-mail address
+/// on, each locks the address for a growing time ([`login_delay_secs`]); while it
 /// is locked every attempt, even with the right password, answers
 /// [`AppError::TooManyRequests`] without checking the password. The session the browser
 /// presented before (`previous_token`) ends: a login always starts a fresh session.
@@ -283,7 +283,8 @@ pub async fn login(
     Ok((user, token))
 }
 
-/// Counts a wrong password for `email` and, past the free attempts, locks it. The count is
+/// Counts a wrong password for `email` and, from the `login_failures_before_delay`-th on,
+/// locks it. The count is
 /// one atomic upsert, so concurrent guesses on several servers each count.
 async fn record_failure(db: &Db, email: &Email, limits: &crate::shared::limits::AbuseLimits) -> Result<(), AppError> {
     let now = now_ms();

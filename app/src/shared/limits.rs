@@ -31,7 +31,7 @@ pub struct AbuseLimits {
     pub events_per_visitor_per_second: u32,
     /// Browser event batches per network address per second (burst 10 times that).
     pub events_per_ip_per_second: u32,
-    /// Wrong passwords in a row an account may get before each further one locks it.
+    /// The wrong password in a row that first locks the address (and each further one does).
     pub login_failures_before_delay: u32,
     /// The first lock; each further wrong password doubles it, up to 15 minutes.
     pub login_delay_secs: u64,
@@ -59,8 +59,8 @@ impl Default for AbuseLimits {
 pub const MAX_LOGIN_DELAY_SECS: u64 = 15 * 60;
 
 /// How long an account is locked after its `failures`-th wrong password in a row: nothing
-/// for the first `free` ones, then `base` seconds, doubling with each further one, at most
-/// [`MAX_LOGIN_DELAY_SECS`].
+/// before the `free`-th, `base` seconds at the `free`-th, doubling with each further one, at
+/// most [`MAX_LOGIN_DELAY_SECS`].
 pub fn login_delay_secs(failures: u32, free: u32, base: u64) -> u64 {
     if failures < free.max(1) {
         return 0;
