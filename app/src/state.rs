@@ -50,6 +50,8 @@ pub struct Services {
     pub loyalty: crate::loyalty::domain::LoyaltyRules,
     /// Per-account limit on posting reviews, questions and answers.
     pub post_limiter: crate::reviews::ssr::PostLimiter,
+    /// Per-address limits (login, registration, posts) and the wrong-password delay.
+    pub rate_limits: crate::shared::limits::RateLimits,
     /// Rendered product-page review blocks (dropped on every review write on this server).
     pub review_blocks: crate::reviews::ssr::BlockCache,
     /// Upsell band and minimum support of co-purchase recommendations.

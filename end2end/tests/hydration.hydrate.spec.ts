@@ -96,6 +96,60 @@ test('adding to the cart after hydration updates the badge without a reload', as
   expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
 });
 
+/**
+ * Collects every Content-Security-Policy violation the page's documents report, from their
+ * first script on; the list outlives navigations and reloads.
+ */
+async function recordCspViolations(page: Page): Promise<string[]> {
+  const violations: string[] = [];
+  await page.exposeFunction('__reportCspViolation', (text: string) => violations.push(text));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      (window as any).__reportCspViolation(
+        `${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} at ${event.sourceFile}:${event.lineNumber}`,
+      );
+    });
+  });
+  return violations;
+}
+
+test('pages hydrate and take an add to cart under the CSP without a single violation', async ({ page }, testInfo) => {
+  const violations = await recordCspViolations(page);
+  const cspConsole: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to (execute|load|apply|connect)/i.test(message.text())) cspConsole.push(message.text());
+  });
+  const response = await page.goto('/products/TEA-002');
+  const csp = response?.headers()['content-security-policy'] ?? '';
+  expect(csp).toMatch(/script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
+  expect(csp).not.toContain('unsafe-inline');
+  await waitForHydration(page, testInfo);
+  await page.getByTestId('add-to-cart').click();
+  await expect(page.getByTestId('cart-count')).toHaveText('1');
+  // Across a client-side navigation and into the account bundle's area.
+  await page.locator('.site-nav a', { hasText: 'Plans' }).click();
+  await expect(page).toHaveURL(/\/pricing$/);
+  await waitForHydration(page, testInfo);
+  await page.goto('/cart');
+  await waitForHydration(page, testInfo);
+  await page.waitForTimeout(300);
+  expect(violations).toEqual([]);
+  expect(cspConsole).toEqual([]);
+
+  // The policy is enforced and the listener hears it: a script without the nonce is refused.
+  await page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.__injected = true';
+    document.body.appendChild(script);
+  });
+  await expect.poll(() => violations.length).toBe(1);
+  expect(violations[0]).toContain('script-src');
+  expect(await page.evaluate(() => (window as any).__injected)).toBeUndefined();
+  // That refusal was the point; the console check after the test is for unexpected ones.
+  const problems: string[] = (page as any).__problems;
+  problems.splice(0, problems.length, ...problems.filter((p) => !/Content Security Policy/i.test(p)));
+});
+
 test('admin pages hydrate with their own bundle, and links between the shop and admin load the other one', async ({ page }, testInfo) => {
   test.skip(!adminPassword, 'E2E_ADMIN_PASSWORD is set by ./x test');
   await loginAsAdmin(page, testInfo, '/admin', 'Shop admin');

@@ -12,7 +12,9 @@ pub struct Settings {
     /// `MERCATO_INVENTORY_TOKEN`: bearer token of the inventory webhook. Generated and
     /// printed at start when unset, so the webhook is never open.
     pub inventory_token: Option<String>,
-    /// `MERCATO_SECURE_COOKIES`: add `Secure` to cookies (default false, for plain-HTTP loopback).
+    /// `MERCATO_SECURE_COOKIES`: add `Secure` to cookies. Defaults to true unless the server
+    /// listens on a loopback address: a shop reachable from other machines is served over
+    /// HTTPS (by itself or a proxy in front), and plain-HTTP loopback is for development.
     pub secure_cookies: bool,
     /// `MERCATO_DB_MAX_CONNECTIONS`: pool size (default 16).
     pub max_connections: u32,
@@ -45,6 +47,21 @@ pub struct Settings {
     /// `MERCATO_ADDON_WINDOW_MINUTES`: how long after an order its confirmation page offers a
     /// one-click add-on that joins the same shipment (default 30).
     pub addon_window_minutes: i64,
+    /// Abuse limits: `MERCATO_LOGINS_PER_IP_PER_MINUTE` (default 30),
+    /// `MERCATO_REGISTRATIONS_PER_IP_PER_HOUR` (30), `MERCATO_POSTS_PER_IP_PER_MINUTE` (30),
+    /// `MERCATO_EVENTS_PER_VISITOR_PER_SECOND` (2, burst ten times that),
+    /// `MERCATO_EVENTS_PER_IP_PER_SECOND` (20, burst ten times that),
+    /// `MERCATO_LOGIN_FAILURES_BEFORE_DELAY` (5: the 5th wrong password in a row locks the
+    /// address, and each further one), `MERCATO_LOGIN_DELAY_SECONDS` (the first lock, 30,
+    /// doubling up to 15 minutes) and `MERCATO_TRUSTED_PROXY_HOPS` (proxies whose `X-Forwarded-For` entry is
+    /// believed, default 0).
+    pub limits: app::shared::limits::AbuseLimits,
+}
+
+/// Whether `MERCATO_ADDR` (as typed) names a loopback address; an unparsable one is left to
+/// the parse below to report.
+fn addr_is_loopback(addr: &str) -> bool {
+    addr.parse::<SocketAddr>().map(|addr| addr.ip().is_loopback()).unwrap_or(true)
 }
 
 impl Settings {
@@ -70,7 +87,7 @@ impl Settings {
             database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/mercato.db?mode=rwc".into()),
             addr: addr.parse().map_err(|e| anyhow::anyhow!("MERCATO_ADDR '{addr}': {e}"))?,
             inventory_token: var("MERCATO_INVENTORY_TOKEN"),
-            secure_cookies: flag("MERCATO_SECURE_COOKIES", false),
+            secure_cookies: flag("MERCATO_SECURE_COOKIES", !addr_is_loopback(&addr)),
             max_connections: var("MERCATO_DB_MAX_CONNECTIONS").and_then(|v| v.parse().ok()).unwrap_or(16),
             seed_demo: flag("MERCATO_SEED_DEMO", true),
             experiments_enabled: flag("MERCATO_EXPERIMENTS", true),
@@ -117,6 +134,53 @@ impl Settings {
                 positive("MERCATO_PRICE_REVIEW_MINUTES", 10, 24 * 60)? as u64 * 60,
             ),
             addon_window_minutes: positive("MERCATO_ADDON_WINDOW_MINUTES", 30, 7 * 24 * 60)?,
+            limits: {
+                let defaults = app::shared::limits::AbuseLimits::default();
+                let rate = |name: &str, default: u32| positive(name, i64::from(default), 1_000_000).map(|n| n as u32);
+                app::shared::limits::AbuseLimits {
+                    logins_per_ip_per_minute: rate(
+                        "MERCATO_LOGINS_PER_IP_PER_MINUTE",
+                        defaults.logins_per_ip_per_minute,
+                    )?,
+                    registrations_per_ip_per_hour: rate(
+                        "MERCATO_REGISTRATIONS_PER_IP_PER_HOUR",
+                        defaults.registrations_per_ip_per_hour,
+                    )?,
+                    posts_per_ip_per_minute: rate("MERCATO_POSTS_PER_IP_PER_MINUTE", defaults.posts_per_ip_per_minute)?,
+                    events_per_visitor_per_second: rate(
+                        "MERCATO_EVENTS_PER_VISITOR_PER_SECOND",
+                        defaults.events_per_visitor_per_second,
+                    )?,
+                    events_per_ip_per_second: rate(
+                        "MERCATO_EVENTS_PER_IP_PER_SECOND",
+                        defaults.events_per_ip_per_second,
+                    )?,
+                    login_failures_before_delay: rate(
+                        "MERCATO_LOGIN_FAILURES_BEFORE_DELAY",
+                        defaults.login_failures_before_delay,
+                    )?,
+                    login_delay_secs: positive("MERCATO_LOGIN_DELAY_SECONDS", defaults.login_delay_secs as i64, 900)?
+                        as u64,
+                    trusted_proxy_hops: match var("MERCATO_TRUSTED_PROXY_HOPS") {
+                        Some(raw) if raw.trim() == "0" => 0,
+                        Some(_) => positive("MERCATO_TRUSTED_PROXY_HOPS", 1, 10)? as u32,
+                        None => defaults.trusted_proxy_hops,
+                    },
+                }
+            },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::addr_is_loopback;
+
+    #[test]
+    fn cookies_default_to_secure_unless_the_shop_listens_on_loopback() {
+        assert!(addr_is_loopback("127.0.0.1:3000"));
+        assert!(addr_is_loopback("[::1]:3000"));
+        assert!(!addr_is_loopback("0.0.0.0:3000"));
+        assert!(!addr_is_loopback("10.0.0.5:8080"));
     }
 }

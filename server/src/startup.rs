@@ -96,6 +96,7 @@ impl Application {
             payments: Arc::new(app::plans::ssr::ManualInvoices),
             loyalty: settings.loyalty,
             post_limiter: app::reviews::ssr::PostLimiter::per_minute(settings.posts_per_minute),
+            rate_limits: app::shared::limits::RateLimits::new(settings.limits),
             review_blocks: app::reviews::ssr::BlockCache::default(),
             recommendations: settings.recommendations,
             flags: Default::default(),
@@ -109,7 +110,7 @@ impl Application {
             metrics: metrics_handle(),
             prices: prices.clone(),
             shutdown: shutdown_rx,
-            event_limiter: crate::routes::experiments::event_limiter(),
+            event_limiters: crate::routes::experiments::EventLimiters::new(&settings.limits),
         });
         Ok(Application {
             listener,
@@ -166,7 +167,9 @@ impl Application {
         ));
         let tailer = tokio::spawn(crate::routes::prices::run_tailer(self.db.clone(), self.prices.clone(), stop_rx));
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
-        let result = axum::serve(self.listener, axum::ServiceExt::into_make_service(self.router))
+        // With the peer's address, which the per-address rate limits key on.
+        let service = axum::ServiceExt::into_make_service_with_connect_info::<std::net::SocketAddr>(self.router);
+        let result = axum::serve(self.listener, service)
             .with_graceful_shutdown({
                 let stop_tx = stop_tx.clone();
                 async move {
@@ -207,6 +210,12 @@ fn page_routes() -> &'static RouteLists {
             (app::Bundle::Admin, generate_route_list(app::AdminApp)),
         ]
     })
+}
+
+/// The path templates of every page (`/products/{sku}`), of all three bundles: the list the
+/// router registers, for the authorization tests.
+pub fn page_paths() -> Vec<String> {
+    page_routes().iter().flat_map(|(_, listings)| listings.iter().map(|listing| listing.path().to_string())).collect()
 }
 
 /// The bundle, styles and images, with their pre-compressed `.br`/`.gz` copies.
@@ -281,8 +290,9 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 /// - `record_metrics` counts the request under the route [`mw::tag_route`] (or the page cache)
 ///   put on the response;
 /// - the body limit;
-/// - `identity` resolves the visitor and the session, `assign_experiments` the visitor's
-///   variants;
+/// - `identity` resolves the visitor and the session, `admin_gate` keeps everyone but the
+///   owner out of `/api/v1/admin/…`, `server_fn_status` gives a server function's error its
+///   own status, `assign_experiments` resolves the visitor's variants;
 /// - the page cache answers anonymous catalog pages it holds.
 pub fn service(api_state: ApiState) -> HttpService {
     use axum::middleware::{from_fn, from_fn_with_state};
@@ -301,6 +311,8 @@ pub fn service(api_state: ApiState) -> HttpService {
         .layer(from_fn(mw::record_metrics))
         .layer(from_fn(mw::limit_body))
         .layer(from_fn_with_state(api_state.clone(), mw::identity))
+        .layer(from_fn(mw::admin_gate))
+        .layer(from_fn(mw::server_fn_status))
         .layer(from_fn_with_state(api_state.clone(), mw::assign_experiments))
         .layer(from_fn_with_state(page_cache, crate::routes::page_cache::serve_cached));
     tower::util::BoxCloneSyncService::new(layers.service(router(api_state)))

@@ -31,6 +31,9 @@ pub async fn register(email: String, display_name: String, password: String) -> 
         let password = Password::parse(&password, Some(&email))?;
         Ok((email, display_name, password))
     });
+    if state.rate_limits.check_registration(identity.client_ip).is_err() {
+        return fail(FormError::TooMany);
+    }
     let (email, display_name, password) = match parsed {
         Ok(parsed) => parsed,
         Err(error) => return fail(error),
@@ -44,6 +47,7 @@ pub async fn register(email: String, display_name: String, password: String) -> 
         &identity.visitor_id,
         referral_code,
         &state.loyalty,
+        identity.session_token.as_deref(),
     )
     .await
     {
@@ -76,13 +80,19 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
         Ok(email) => email,
         Err(error) => return fail(error),
     };
-    match super::ssr::login(&state.db, &email, &password, &identity.visitor_id).await {
+    if state.rate_limits.check_login(identity.client_ip).is_err() {
+        return fail(FormError::TooMany);
+    }
+    let limits = &state.rate_limits.limits;
+    let previous = identity.session_token.as_deref();
+    match super::ssr::login(&state.db, &email, &password, &identity.visitor_id, limits, previous).await {
         Ok((_user, token)) => {
             crate::state::set_cookie(&super::ssr::session_cookie(&token, state.secure_cookies));
             crate::state::redirect(&next);
             Ok(())
         }
         Err(AppError::Unauthorized) => fail(FormError::WrongPassword),
+        Err(AppError::TooManyRequests { .. }) => fail(FormError::TooMany),
         Err(error) => Err(error),
     }
 }

@@ -29,12 +29,22 @@ pub struct Identity {
     pub cached_entitlements: Option<String>,
     /// The referral code of the `mercato_ref` cookie (set by `/r/{code}`), read by registration.
     pub referral_code: Option<String>,
+    /// The client's network address (behind trusted proxies, from `X-Forwarded-For`), for
+    /// the per-address rate limits; `None` when the server cannot tell.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl Identity {
     /// A visitor who is not logged in.
     pub fn anonymous(visitor_id: String) -> Identity {
-        Identity { visitor_id, user: None, session_token: None, cached_entitlements: None, referral_code: None }
+        Identity {
+            visitor_id,
+            user: None,
+            session_token: None,
+            cached_entitlements: None,
+            referral_code: None,
+            client_ip: None,
+        }
     }
 }
 
@@ -142,8 +152,10 @@ async fn start_session(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<S
 
 /// Creates a shopper account, logs it in and moves the visitor's cart into it; with a
 /// referral code (from the `mercato_ref` cookie), records the referral in the same
-/// transaction unless a guard refuses it. Returns the user and the new session token.
-#[tracing::instrument(name = "accounts.register", skip(db, password, rules))]
+/// transaction unless a guard refuses it. Returns the user and the new session token; the
+/// session the browser presented before (`previous_token`) ends.
+#[tracing::instrument(name = "accounts.register", skip(db, password, rules, previous_token))]
+#[allow(clippy::too_many_arguments)]
 pub async fn register(
     db: &Db,
     email: &Email,
@@ -152,6 +164,7 @@ pub async fn register(
     visitor_id: &str,
     referral_code: Option<&str>,
     rules: &crate::loyalty::domain::LoyaltyRules,
+    previous_token: Option<&str>,
 ) -> Result<(User, String), AppError> {
     let password_hash = hash_password(password.expose().to_string()).await?;
     let mut tx = db.begin_write().await?;
@@ -195,6 +208,7 @@ pub async fn register(
         .await?;
     }
     crate::loyalty::referrals::remember_device(&mut tx, user_id, visitor_id, now).await?;
+    end_session(&mut tx, previous_token).await?;
     let token = start_session(&mut tx, user_id).await?;
     tx.commit().await?;
     db.wake_outbox();
@@ -207,9 +221,36 @@ pub async fn register(
     Ok((user, token))
 }
 
+/// A run of wrong passwords is forgotten a day after its last one.
+const FAILURE_MEMORY_MS: i64 = 24 * 3600 * 1000;
+
 /// Checks the password and starts a session; merges the visitor's cart into the account.
-#[tracing::instrument(name = "accounts.login", skip(db, password))]
-pub async fn login(db: &Db, email: &Email, password: &str, visitor_id: &str) -> Result<(User, String), AppError> {
+///
+/// From the `login_failures_before_delay`-th wrong password in a row for one e-mail address
+/// on, each locks the address for a growing time ([`login_delay_secs`]); while it
+/// is locked every attempt, even with the right password, answers
+/// [`AppError::TooManyRequests`] without checking the password. The session the browser
+/// presented before (`previous_token`) ends: a login always starts a fresh session.
+///
+/// [`login_delay_secs`]: crate::shared::limits::login_delay_secs
+#[tracing::instrument(name = "accounts.login", skip(db, password, limits, previous_token))]
+pub async fn login(
+    db: &Db,
+    email: &Email,
+    password: &str,
+    visitor_id: &str,
+    limits: &crate::shared::limits::AbuseLimits,
+    previous_token: Option<&str>,
+) -> Result<(User, String), AppError> {
+    let now = now_ms();
+    let locked_until: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM login_attempts WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    if let Some(until) = locked_until.filter(|until| *until > now) {
+        metrics::counter!("mercato_login_locked_total").increment(1);
+        return Err(AppError::TooManyRequests { retry_after_secs: ((until - now + 999) / 1000) as u64 });
+    }
     let row = sqlx::query("SELECT id, email, display_name, role, password_hash FROM users WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(db.pool())
@@ -223,19 +264,65 @@ pub async fn login(db: &Db, email: &Email, password: &str, visitor_id: &str) -> 
             }
         };
         verify_password(password.to_string(), dummy).await;
+        record_failure(db, email, limits).await?;
         return Err(AppError::Unauthorized);
     };
     let hash: String = row.try_get("password_hash")?;
     if !verify_password(password.to_string(), hash).await {
+        record_failure(db, email, limits).await?;
         return Err(AppError::Unauthorized);
     }
     let user = user_from_row(&row)?;
     let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM login_attempts WHERE email = $1").bind(email.as_str()).execute(&mut *tx).await?;
+    end_session(&mut tx, previous_token).await?;
     crate::cart::ssr::merge_into_user(&mut tx, visitor_id, user.id).await?;
     crate::loyalty::referrals::remember_device(&mut tx, user.id, visitor_id, now_ms()).await?;
     let token = start_session(&mut tx, user.id).await?;
     tx.commit().await?;
     Ok((user, token))
+}
+
+/// Counts a wrong password for `email` and, from the `login_failures_before_delay`-th on,
+/// locks it. The count is
+/// one atomic upsert, so concurrent guesses on several servers each count.
+async fn record_failure(db: &Db, email: &Email, limits: &crate::shared::limits::AbuseLimits) -> Result<(), AppError> {
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let failures: i64 = sqlx::query_scalar(
+        "INSERT INTO login_attempts (email, failures, locked_until, last_failure_at) VALUES ($1, 1, 0, $2) \
+         ON CONFLICT (email) DO UPDATE SET \
+           failures = CASE WHEN login_attempts.last_failure_at < $3 THEN 1 ELSE login_attempts.failures + 1 END, \
+           last_failure_at = $2 \
+         RETURNING failures",
+    )
+    .bind(email.as_str())
+    .bind(now)
+    .bind(now - FAILURE_MEMORY_MS)
+    .fetch_one(&mut *tx)
+    .await?;
+    let delay_secs = crate::shared::limits::login_delay_secs(
+        u32::try_from(failures).unwrap_or(u32::MAX),
+        limits.login_failures_before_delay,
+        limits.login_delay_secs,
+    );
+    if delay_secs > 0 {
+        sqlx::query("UPDATE login_attempts SET locked_until = $2 WHERE email = $1")
+            .bind(email.as_str())
+            .bind(now + delay_secs as i64 * 1000)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes the session behind `token`, if any (a login or registration replaces it).
+async fn end_session(conn: &mut sqlx::AnyConnection, token: Option<&str>) -> Result<(), sqlx::Error> {
+    if let Some(token) = token {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 #[tracing::instrument(name = "accounts.logout", skip_all)]

@@ -54,6 +54,7 @@ pub fn RegisterPage() -> impl IntoView {
         <Title text="Create an account — Mercato" />
         <section class="auth">
             <h1>"Create an account"</h1>
+            {move || view! { <FieldError message=message_for(error, "form")() /> }}
             <ActionForm action=actions.register attr:class="auth-form">
                 <label for="register-email">"E-mail"</label>
                 <input id="register-email" type="email" name="email" autocomplete="email" required />

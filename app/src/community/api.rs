@@ -110,7 +110,7 @@ async fn post_checked(
         Ok(post) => post,
         Err(error) => return Ok(Err((error.field.to_string(), error.message))),
     };
-    if let Err(seconds) = state.post_limiter.check(user.id) {
+    if let Err(seconds) = crate::reviews::ssr::check_post_limits(&state, user.id, identity.client_ip) {
         return Ok(Err(("body".into(), format!("You are posting very fast. Try again in {seconds} seconds."))));
     }
     match super::ssr::submit_post(&state.db, user, &post).await {

@@ -94,7 +94,7 @@ fn back_to(path: &str, anchor: &str, result: Result<(), AppError>) -> Result<(),
         Err(AppError::Unauthorized) => {
             crate::state::redirect(&format!("/login?next={}", url_escape(path)));
         }
-        Err(error @ (AppError::Refused(_) | AppError::NotFound(_) | AppError::TooManyRequests)) => {
+        Err(error @ (AppError::Refused(_) | AppError::NotFound(_) | AppError::TooManyRequests { .. })) => {
             crate::state::redirect(&format!("{path}?review_error={}#{anchor}", url_escape(&error.to_string())))
         }
         Err(error) => return Err(error),
@@ -180,7 +180,7 @@ pub async fn save_review(sku: String, rating: Option<String>, title: String, bod
         Ok(draft) => draft,
         Err(error) => return fail(error.field, &error.message),
     };
-    if let Err(seconds) = state.post_limiter.check(user.id) {
+    if let Err(seconds) = crate::reviews::ssr::check_post_limits(&state, user.id, identity.client_ip) {
         return fail("body", &format!("You are posting very fast. Try again in {seconds} seconds."));
     }
     match super::ssr::submit_review(&state.db, &state.loyalty, user, &sku, &draft).await {
@@ -254,7 +254,7 @@ pub async fn post_qa(sku: String, question_id: Option<i64>, body: String) -> Res
         crate::state::redirect(&format!("{page}?error={}&body={}{target}", url_escape(message), url_escape(&kept)));
         Ok(())
     };
-    if let Err(seconds) = state.post_limiter.check(user.id) {
+    if let Err(seconds) = crate::reviews::ssr::check_post_limits(&state, user.id, identity.client_ip) {
         return fail(&format!("You are posting very fast. Try again in {seconds} seconds."));
     }
     let result = match question_id {

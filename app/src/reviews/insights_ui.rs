@@ -47,7 +47,10 @@ pub async fn get_insights_admin() -> Result<InsightsAdmin, AppError> {
         .find(|(name, value)| *name == NEW_KEY_COOKIE && value.starts_with(store::KEY_PREFIX))
         .map(|(_, value)| value.to_string());
     if new_key.is_some() {
-        crate::state::set_cookie(&format!("{NEW_KEY_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+        crate::state::set_cookie(&format!(
+            "{NEW_KEY_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+            if state.secure_cookies { "; Secure" } else { "" }
+        ));
     }
     let categories: Vec<String> = sqlx::query_scalar("SELECT slug FROM categories ORDER BY slug")
         .fetch_all(state.db.pool())

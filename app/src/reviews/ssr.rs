@@ -1047,6 +1047,18 @@ impl PostLimiter {
     }
 }
 
+/// Both limits on posting: the account's (`MERCATO_POSTS_PER_MINUTE`) and its network
+/// address's (`MERCATO_POSTS_PER_IP_PER_MINUTE`, so many fresh accounts on one address cannot
+/// flood either). Ok, or the seconds to wait.
+pub fn check_post_limits(
+    state: &crate::state::AppState,
+    user_id: i64,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(), u64> {
+    state.post_limiter.check(user_id)?;
+    state.rate_limits.check_post(ip)
+}
+
 /// Publishes items without a moderator: for imported or seeded content that was moderated
 /// elsewhere. Same effects as an approval (rating counted, points, events).
 pub async fn approve_imported(db: &Db, rules: &LoyaltyRules, target: Target, ids: &[i64]) -> Result<usize, AppError> {

@@ -31,9 +31,9 @@ pub enum AppError {
     /// that does, `plan_name` its name.
     #[error("{feature_name} needs the {plan_name} plan")]
     PlanRequired { feature: String, feature_name: String, plan: String, plan_name: String },
-    /// 429: too many attempts; try again later.
-    #[error("too many requests")]
-    TooManyRequests,
+    /// 429: too many attempts; try again in `retry_after_secs` seconds.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
     /// 500: something failed on our side; details are only in the server log.
     #[error("something went wrong on our side")]
     Internal,
@@ -54,7 +54,7 @@ impl AppError {
             AppError::Conflict(_) | AppError::PriceChanged { .. } => 409,
             AppError::Unauthorized => 401,
             AppError::Forbidden | AppError::Refused(_) | AppError::PlanRequired { .. } => 403,
-            AppError::TooManyRequests => 429,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Internal => 500,
             AppError::Transport(_) => 400,
         }
@@ -67,7 +67,7 @@ impl AppError {
             AppError::Conflict(_) | AppError::PriceChanged { .. } => "Conflict",
             AppError::Unauthorized => "Unauthorized",
             AppError::Forbidden | AppError::Refused(_) | AppError::PlanRequired { .. } => "Forbidden",
-            AppError::TooManyRequests => "Too Many Requests",
+            AppError::TooManyRequests { .. } => "Too Many Requests",
             AppError::Internal => "Internal Server Error",
             AppError::Transport(_) => "Bad Request",
         }

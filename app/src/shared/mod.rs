@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod ids;
+#[cfg(feature = "ssr")]
+pub mod limits;
 pub mod money;
 
 pub use error::AppError;

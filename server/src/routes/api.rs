@@ -252,6 +252,10 @@ async fn register(
     Extension(identity): Extension<Identity>,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<Response, ApiError> {
+    if let Err(seconds) = state.app.rate_limits.check_registration(identity.client_ip) {
+        metrics::counter!("mercato_registrations_rate_limited_total").increment(1);
+        return Err(ApiError::too_many(format!("Too many registrations; try again in {seconds} seconds."), seconds));
+    }
     let email = Email::parse(&body.email).map_err(form_error)?;
     let display_name = DisplayName::parse(&body.display_name).map_err(form_error)?;
     let password = Password::parse(&body.password, Some(&email)).map_err(form_error)?;
@@ -264,6 +268,7 @@ async fn register(
         &identity.visitor_id,
         referral_code,
         &state.app.loyalty,
+        identity.session_token.as_deref(),
     )
     .await?;
     let response = (StatusCode::CREATED, Json(user)).into_response();
@@ -285,13 +290,23 @@ async fn login(
     Extension(identity): Extension<Identity>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    if let Err(seconds) = state.app.rate_limits.check_login(identity.client_ip) {
+        metrics::counter!("mercato_logins_rate_limited_total").increment(1);
+        return Err(ApiError::too_many(format!("Too many login attempts; try again in {seconds} seconds."), seconds));
+    }
     let email = Email::parse(&body.email).map_err(form_error)?;
-    let (user, token) = accounts::login(&state.app.db, &email, &body.password, &identity.visitor_id).await.map_err(
-        |error| match error {
+    let limits = &state.app.rate_limits.limits;
+    let previous = identity.session_token.as_deref();
+    let (user, token) = accounts::login(&state.app.db, &email, &body.password, &identity.visitor_id, limits, previous)
+        .await
+        .map_err(|error| match error {
             AppError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "That e-mail and password do not match."),
+            AppError::TooManyRequests { retry_after_secs } => ApiError::too_many(
+                format!("Too many wrong passwords for this account; try again in {retry_after_secs} seconds."),
+                retry_after_secs,
+            ),
             other => other.into(),
-        },
-    )?;
+        })?;
     let response = Json(user).into_response();
     Ok(with_cookie(response, &accounts::session_cookie(&token, state.app.secure_cookies)))
 }

@@ -109,7 +109,7 @@ async fn submit(state: &ApiState, identity: &Identity, post: Result<NewPost, App
     let user = identity.require_user()?;
     app::plans::ssr::require(&state.app, identity, Feature::CommunityPosting).await?;
     let post = post?;
-    if let Some(response) = super::reviews::rate_limited(state, user) {
+    if let Some(response) = super::reviews::rate_limited(state, user, identity) {
         return Ok(response);
     }
     let saved: Post = community::submit_post(&state.app.db, user, &post).await?;

@@ -16,11 +16,26 @@ pub struct ApiError {
     detail: String,
     /// Extra members, e.g. `total_cents` on a 409 from checkout.
     extra: Option<serde_json::Value>,
+    /// Seconds for the `Retry-After` header of a 429.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
-        ApiError { status, title: status.canonical_reason().unwrap_or("Error"), detail: detail.into(), extra: None }
+        ApiError {
+            status,
+            title: status.canonical_reason().unwrap_or("Error"),
+            detail: detail.into(),
+            extra: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429 with `Retry-After: seconds` (at least 1).
+    pub fn too_many(detail: impl Into<String>, seconds: u64) -> ApiError {
+        let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        let seconds = seconds.max(1);
+        ApiError { retry_after: Some(seconds), ..error.with_extra(json!({ "retry_after": seconds })) }
     }
 
     pub fn not_found(detail: impl Into<String>) -> ApiError {
@@ -44,13 +59,18 @@ impl From<AppError> for ApiError {
             AppError::PriceChanged { total_cents } => Some(json!({ "total_cents": total_cents })),
             AppError::Invalid { field, .. } => Some(json!({ "field": field })),
             AppError::PlanRequired { feature, plan, .. } => Some(json!({ "feature": feature, "required_plan": plan })),
+            AppError::TooManyRequests { retry_after_secs } => Some(json!({ "retry_after": retry_after_secs.max(&1) })),
             _ => None,
         };
         let detail = match &error {
             AppError::Invalid { message, .. } => message.clone(),
             other => other.to_string(),
         };
-        ApiError { status, title: error.title(), detail, extra }
+        let retry_after = match &error {
+            AppError::TooManyRequests { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            _ => None,
+        };
+        ApiError { status, title: error.title(), detail, extra, retry_after }
     }
 }
 
@@ -71,7 +91,12 @@ impl IntoResponse for ApiError {
         if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(map)) = (self.extra, &mut body) {
             map.extend(extra);
         }
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let mut response =
+            (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -8,24 +8,42 @@ use app::events::kind;
 use app::experiments::domain::{is_key, Experiment};
 use app::experiments::results::ExperimentResults;
 use app::experiments::ssr::RequestAssignments;
+use app::shared::limits::{ip_key, AbuseLimits, Limiter};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
-use std::num::NonZeroU32;
-use std::sync::Arc;
 
 /// Events accepted per request at most.
 const MAX_BATCH: usize = 50;
 
-/// Per-visitor limit on event batches: a page sends one every few seconds at most, so 2 per
-/// second with a burst of 20 never bothers a real browser and caps what a script can inject.
-pub fn event_limiter() -> Arc<DefaultKeyedRateLimiter<String>> {
-    let per_second = NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN);
-    Arc::new(RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)))
+/// Limits on event batches, per visitor and per network address. A page sends one every
+/// few seconds at most, so the defaults (2 per second with a burst of 20 per visitor, 20 with
+/// a burst of 200 per address, for many visitors behind one address) never bother a real
+/// browser and cap what a script can inject, even one that drops its visitor cookie.
+#[derive(Clone)]
+pub struct EventLimiters {
+    per_visitor: Limiter<String>,
+    per_ip: Limiter<std::net::IpAddr>,
+}
+
+impl EventLimiters {
+    pub fn new(limits: &AbuseLimits) -> EventLimiters {
+        let per_visitor = limits.events_per_visitor_per_second;
+        let per_ip = limits.events_per_ip_per_second;
+        EventLimiters {
+            per_visitor: Limiter::per_second(per_visitor, per_visitor.saturating_mul(10)),
+            per_ip: Limiter::per_second(per_ip, per_ip.saturating_mul(10)),
+        }
+    }
+
+    /// Ok, or the seconds to wait.
+    fn check(&self, identity: &Identity) -> Result<(), u64> {
+        self.per_visitor.check(&identity.visitor_id)?;
+        let ip = identity.client_ip.map(ip_key).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        self.per_ip.check(&ip)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,15 +110,6 @@ pub struct Accepted {
     ignored: usize,
 }
 
-fn too_many_requests(retry_after_secs: u64) -> Response {
-    let mut response =
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many event batches; retry later.").into_response();
-    if let Ok(value) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
-}
-
 /// `POST /events`: a batch from the hydrated app (also sent with `sendBeacon` on page hide).
 /// Validated whole (one bad event refuses the batch with 422), rate-limited per visitor, then
 /// queued for the outbox. Exposures count only for the variant the server assigned, and
@@ -113,13 +122,9 @@ pub async fn post_events(
     assignments: Option<Extension<RequestAssignments>>,
     ApiJson(batch): ApiJson<EventBatch>,
 ) -> Response {
-    if let Err(not_until) = state.event_limiter.check_key(&identity.visitor_id) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+    if let Err(seconds) = state.event_limiters.check(&identity) {
         metrics::counter!("mercato_events_rate_limited_total").increment(1);
-        return too_many_requests(wait.as_secs() + 1);
-    }
-    if state.event_limiter.len() > 100_000 {
-        state.event_limiter.retain_recent();
+        return ApiError::too_many("Too many event batches; retry later.", seconds).into_response();
     }
     if batch.events.is_empty() || batch.events.len() > MAX_BATCH {
         return ApiError::unprocessable(format!("events: send 1 to {MAX_BATCH} events")).into_response();

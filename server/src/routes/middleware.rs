@@ -56,12 +56,17 @@ pub async fn identity(State(state): State<ApiState>, mut request: Request, next:
     let referral_code = cookie(&request, app::loyalty::referrals::REFERRAL_COOKIE)
         .filter(|code| app::loyalty::domain::is_referral_code(code))
         .map(str::to_string);
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
+    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|value| value.to_str().ok());
+    let client_ip =
+        app::shared::limits::client_ip(peer, forwarded_for, state.app.rate_limits.limits.trusted_proxy_hops);
     request.extensions_mut().insert(Identity {
         visitor_id: visitor_id.clone(),
         user,
         session_token,
         cached_entitlements,
         referral_code,
+        client_ip,
     });
     let mut response = next.run(request).await;
     if changes_cart {
@@ -75,6 +80,58 @@ pub async fn identity(State(state): State<ApiState>, mut request: Request, next:
         }
     }
     response
+}
+
+/// The owner's API (`/api/v1/admin/…`) answers 401 to a visitor and 403 to a shopper before
+/// the request reaches a handler. Runs after [`identity`].
+///
+/// **Rationale:** every admin handler checks the role itself, but only after its extractors
+/// ran: a body of the wrong shape answered 422 to anyone, which tells a stranger what the
+/// endpoint expects, and a new handler that forgot its check would be open. One gate for
+/// the whole prefix makes the check independent of each handler.
+pub async fn admin_gate(request: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if path == "/api/v1/admin" || path.starts_with("/api/v1/admin/") {
+        let identity = request.extensions().get::<Identity>();
+        if let Err(error) = identity.map_or(Err(app::shared::AppError::Unauthorized), |i| i.require_admin().map(|_| ()))
+        {
+            return super::error::ApiError::from(error).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Server functions answer with the status of their error.
+///
+/// **Rationale:** `server_fn` answers every error with 500, so a shopper calling an admin
+/// function, a logged-out caller or a throttled one looked like a server fault (and was
+/// counted as one). The error is our `AppError` as JSON, which knows its status; the client
+/// decodes any 4xx/5xx body the same way, and a plain form post's error, which Leptos turns
+/// into a redirect back to the form, is left alone.
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let is_server_fn = request.uri().path().starts_with("/rpc/");
+    let response = next.run(request).await;
+    if !is_server_fn
+        || response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::shared::AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let app::shared::AppError::TooManyRequests { retry_after_secs } = error {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Completes the visitor's experiment assignments (sticky: what the `mercato_ab` cookie says

@@ -50,6 +50,6 @@ pub struct ApiServices {
     pub prices: prices::PriceFeed,
     /// True once the server is shutting down (ends the live streams).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// Per-visitor limit on `POST /api/v1/events`.
-    pub event_limiter: Arc<governor::DefaultKeyedRateLimiter<String>>,
+    /// Per-visitor and per-address limits on `POST /api/v1/events`.
+    pub event_limiters: experiments::EventLimiters,
 }

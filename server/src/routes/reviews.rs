@@ -14,7 +14,7 @@ use app::reviews::domain::{
 use app::reviews::ssr::{self as reviews, Decision};
 use app::shared::AppError;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
@@ -41,18 +41,11 @@ fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
 }
 
 /// 429 with `Retry-After` when the account posted too much in the last minute.
-pub(super) fn rate_limited(state: &ApiState, user: &User) -> Option<Response> {
-    state.app.post_limiter.check(user.id).err().map(|seconds| {
+pub(super) fn rate_limited(state: &ApiState, user: &User, identity: &Identity) -> Option<Response> {
+    reviews::check_post_limits(&state.app, user.id, identity.client_ip).err().map(|seconds| {
         metrics::counter!("mercato_posts_rate_limited_total").increment(1);
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("You are posting very fast. Try again in {seconds} seconds."),
-        )
-        .into_response();
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        response
+        ApiError::too_many(format!("You are posting very fast. Try again in {seconds} seconds."), seconds)
+            .into_response()
     })
 }
 
@@ -159,7 +152,7 @@ async fn post_review(
     let sku = parse_sku(&sku)?;
     let draft = ReviewDraft::parse(input.rating, &input.title, &input.body)
         .map_err(|e| AppError::invalid(e.field, e.message))?;
-    if let Some(response) = rate_limited(&state, user) {
+    if let Some(response) = rate_limited(&state, user, &identity) {
         return Ok(response);
     }
     let saved = reviews::submit_review(&state.app.db, &state.app.loyalty, user, sku.as_str(), &draft).await?;
@@ -192,7 +185,7 @@ async fn post_question(
     let user = identity.require_user()?;
     let sku = parse_sku(&sku)?;
     app::reviews::domain::parse_question(&input.body).map_err(|e| AppError::invalid(e.field, e.message))?;
-    if let Some(response) = rate_limited(&state, user) {
+    if let Some(response) = rate_limited(&state, user, &identity) {
         return Ok(response);
     }
     let question = reviews::ask(&state.app.db, user, sku.as_str(), &input.body).await?;
@@ -209,7 +202,7 @@ async fn post_answer(
     let user = identity.require_user()?;
     let id = parse_id(&id, "question")?;
     app::reviews::domain::parse_answer(&input.body).map_err(|e| AppError::invalid(e.field, e.message))?;
-    if let Some(response) = rate_limited(&state, user) {
+    if let Some(response) = rate_limited(&state, user, &identity) {
         return Ok(response);
     }
     let answer: Answer = reviews::answer(&state.app.db, user, id, &input.body).await?;

@@ -121,10 +121,14 @@ pub fn shopper_client() -> reqwest::Client {
 /// Starts the app on a random port over a fresh database with the demo catalog (and a few
 /// demo orders) seeded.
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    LazyLock::force(&TRACING);
-    let database = test_database(backend).await;
-    let settings = Settings {
-        database_url: database.url.clone(),
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Every test talks from 127.0.0.1, so the per-address limits are set out of reach here;
+/// the tests of the limits set their own with [`spawn_app_with`].
+pub fn test_settings(database_url: &str) -> Settings {
+    Settings {
+        database_url: database_url.to_string(),
         addr: "127.0.0.1:0".parse().unwrap(),
         inventory_token: Some(INVENTORY_TOKEN.into()),
         secure_cookies: false,
@@ -137,7 +141,28 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         recommendations: app::recommendations::domain::RecRules::default(),
         price_review_every: std::time::Duration::from_secs(600),
         addon_window_minutes: 30,
-    };
+        limits: app::shared::limits::AbuseLimits {
+            logins_per_ip_per_minute: 100_000,
+            registrations_per_ip_per_hour: 100_000,
+            posts_per_ip_per_minute: 100_000,
+            events_per_ip_per_second: 100_000,
+            ..Default::default()
+        },
+    }
+}
+
+/// [`spawn_app`] with settings changed by `configure`.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    LazyLock::force(&TRACING);
+    let database = test_database(backend).await;
+    let mut settings = test_settings(&database.url);
+    configure(&mut settings);
+    spawn_on(database, settings).await
+}
+
+/// Starts a server with `settings` over `database` (which it keeps alive).
+pub async fn spawn_on(database: TestDatabase, settings: Settings) -> TestApp {
+    LazyLock::force(&TRACING);
     let application = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", application.port());
     let db = application.db();
@@ -154,6 +179,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
+    /// The database the server runs on (for a second server on the same data).
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -4,6 +4,7 @@
 mod accounts;
 mod admin_pricing;
 mod analytics;
+mod authz;
 mod catalog;
 mod checkout;
 mod community;
@@ -22,3 +23,4 @@ mod recommendations;
 mod referrals;
 mod reviews;
 mod search;
+mod security;
