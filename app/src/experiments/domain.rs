@@ -66,6 +66,7 @@ pub fn choose_variation(n: f64, ranges: &[(f64, f64)]) -> Option<usize> {
 
 /// Where a customer stands, computed on the server from their orders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Segment {
     /// No orders yet; every anonymous visitor.
@@ -112,6 +113,7 @@ impl Segment {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = ExperimentStatus))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Draft,
@@ -135,6 +137,7 @@ impl Status {
 
 /// What a hero variant shows. Plain text: rendered as text nodes, never as HTML.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HeroContent {
     pub headline: String,
     pub subcopy: String,
@@ -144,6 +147,7 @@ pub struct HeroContent {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Variant {
     pub key: String,
     /// Share of traffic in basis points; normalised by the sum over the variants.
@@ -152,6 +156,7 @@ pub struct Variant {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Experiment {
     pub key: String,
     pub name: String,
@@ -408,6 +413,7 @@ pub struct Hero {
 
 /// Banner text per segment, edited by the shop owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BannerContent {
     pub headline: String,
     pub body: String,
