@@ -183,7 +183,7 @@ pub struct Decision {
 impl Experiment {
     /// Weights as GrowthBook expects them: fractions summing to 1.
     pub fn weights(&self) -> Vec<f64> {
-        let total: i64 = self.variants.iter().map(|v| v.weight_bp.max(0)).sum();
+        let total = self.variants.iter().fold(0i64, |total, v| total.saturating_add(v.weight_bp.max(0)));
         if total <= 0 {
             return vec![1.0 / self.variants.len().max(1) as f64; self.variants.len()];
         }
@@ -327,7 +327,8 @@ impl Experiment {
             }
             variant.content.check(&prefix, &mut problems);
         }
-        if self.variants.iter().map(|v| v.weight_bp.max(0)).sum::<i64>() <= 0 {
+        // Clamped: a weight out of range is reported above, and must not overflow the sum.
+        if self.variants.iter().map(|v| v.weight_bp.clamp(0, 10_000)).sum::<i64>() <= 0 {
             problems.push(("variants".into(), "at least one variant needs a weight above 0%".into()));
         }
         if let Some(winner) = &self.winner {
@@ -643,6 +644,17 @@ mod tests {
         let mut assignments = Assignments::default();
         assignments.set("hero", "control");
         assert_eq!(Assignments::parse(&assignments.to_json()), assignments);
+    }
+
+    #[test]
+    fn huge_weights_are_refused_without_overflowing() {
+        let mut experiment = hero(Status::Running);
+        for variant in &mut experiment.variants {
+            variant.weight_bp = i64::MAX;
+        }
+        let problems = experiment.validate().unwrap_err();
+        assert!(problems.iter().any(|(field, _)| field == "variants[0].weight"), "{problems:?}");
+        assert_eq!(experiment.weights().len(), experiment.variants.len());
     }
 
     proptest! {
