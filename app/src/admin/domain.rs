@@ -44,6 +44,7 @@ pub fn day_of(epoch_ms: i64) -> i64 {
 
 /// The days a report covers, both ends included (UTC day numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DateRange {
     pub from: i64,
     pub to: i64,
@@ -263,6 +264,7 @@ impl Rollup {
 
 /// One day of the report (rollups summed per day; zero where nothing happened).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DayRow {
     pub day: i64,
     pub sessions: i64,
@@ -310,6 +312,7 @@ impl DayRow {
 
 /// A product's sales in the range.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProductRow {
     pub sku: String,
     pub name: String,
@@ -319,6 +322,7 @@ pub struct ProductRow {
 
 /// A plan's paying subscribers and monthly recurring revenue now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanRow {
     pub plan: String,
     pub subscribers: i64,
@@ -327,6 +331,7 @@ pub struct PlanRow {
 
 /// A recommendation kind's blocks shown, clicks and products added in the range.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RecRow {
     pub kind: String,
     pub shown: i64,
@@ -367,6 +372,7 @@ pub fn format_duration(ms: i64) -> String {
 
 /// The whole report for one range.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Report {
     pub range: DateRange,
     /// One row per day of the range, oldest first.
@@ -383,6 +389,7 @@ pub const TOP_PRODUCTS: usize = 10;
 
 /// The headline numbers of a report.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Kpis {
     pub revenue_cents: i64,
     pub returned_cents: i64,
@@ -542,6 +549,7 @@ impl Report {
 
 /// The tables of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum TableName {
     Daily,
     Products,

@@ -12,6 +12,7 @@ pub struct Category {
 
 /// The price block of a product, as the JSON API and the pages show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PriceView {
     pub amount_cents: i64,
     pub base_cents: i64,
@@ -42,6 +43,7 @@ pub struct LivePrice {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Product {
     pub sku: String,
     pub name: String,

@@ -89,6 +89,7 @@ pub fn parse_body(body: &str) -> Result<String, FieldError> {
 
 /// What a post is, for the moderation queue and the status an author sees.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Post {
     pub id: i64,
     pub topic_id: i64,
@@ -102,6 +103,7 @@ pub struct Post {
 
 /// A topic as a list shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TopicSummary {
     pub id: i64,
     pub category: String,
@@ -116,6 +118,7 @@ pub struct TopicSummary {
 
 /// A topic with one page of its posts (the opening post first).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Topic {
     #[serde(flatten)]
     pub summary: TopicSummary,
@@ -128,6 +131,7 @@ pub struct Topic {
 
 /// A pending post in the owner's queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = CommunityQueueItem))]
 pub struct QueueItem {
     pub post: Post,
     pub topic_title: String,
@@ -155,6 +159,7 @@ pub fn parse_page(raw: Option<&str>) -> i64 {
 /// A run of a paragraph. There is no variant that carries markup: whatever the author
 /// typed, `<script>` included, ends up in `Text` and is rendered as text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Inline {
     Text(String),
     /// `*like this*`.
@@ -258,6 +263,7 @@ fn link_at(text: &str) -> Option<(&str, &str, usize)> {
 
 /// What kind of user content a search result is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UgcKind {
     Review,
@@ -352,6 +358,8 @@ pub struct SearchQuery {
 
 /// The raw parameters of a search, as a form or the API sends them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct SearchParams {
     pub q: Option<String>,
     pub sku: Option<String>,
@@ -436,6 +444,7 @@ impl SearchQuery {
 /// One search result. `title` and `snippet` carry [`MARK_START`]/[`MARK_END`] around the
 /// matched words (see [`highlights`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     pub kind: UgcKind,
     pub id: i64,
@@ -467,6 +476,7 @@ impl SearchHit {
 
 /// A page of results and the cursor of the next one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SearchPage {
     pub items: Vec<SearchHit>,
     pub next_cursor: Option<String>,

@@ -66,6 +66,7 @@ pub fn choose_variation(n: f64, ranges: &[(f64, f64)]) -> Option<usize> {
 
 /// Where a customer stands, computed on the server from their orders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Segment {
     /// No orders yet; every anonymous visitor.
@@ -112,6 +113,7 @@ impl Segment {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = ExperimentStatus))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Draft,
@@ -135,6 +137,7 @@ impl Status {
 
 /// What a hero variant shows. Plain text: rendered as text nodes, never as HTML.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HeroContent {
     pub headline: String,
     pub subcopy: String,
@@ -144,6 +147,7 @@ pub struct HeroContent {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Variant {
     pub key: String,
     /// Share of traffic in basis points; normalised by the sum over the variants.
@@ -152,6 +156,7 @@ pub struct Variant {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Experiment {
     pub key: String,
     pub name: String,
@@ -178,7 +183,7 @@ pub struct Decision {
 impl Experiment {
     /// Weights as GrowthBook expects them: fractions summing to 1.
     pub fn weights(&self) -> Vec<f64> {
-        let total: i64 = self.variants.iter().map(|v| v.weight_bp.max(0)).sum();
+        let total = self.variants.iter().fold(0i64, |total, v| total.saturating_add(v.weight_bp.max(0)));
         if total <= 0 {
             return vec![1.0 / self.variants.len().max(1) as f64; self.variants.len()];
         }
@@ -322,7 +327,8 @@ impl Experiment {
             }
             variant.content.check(&prefix, &mut problems);
         }
-        if self.variants.iter().map(|v| v.weight_bp.max(0)).sum::<i64>() <= 0 {
+        // Clamped: a weight out of range is reported above, and must not overflow the sum.
+        if self.variants.iter().map(|v| v.weight_bp.clamp(0, 10_000)).sum::<i64>() <= 0 {
             problems.push(("variants".into(), "at least one variant needs a weight above 0%".into()));
         }
         if let Some(winner) = &self.winner {
@@ -408,6 +414,7 @@ pub struct Hero {
 
 /// Banner text per segment, edited by the shop owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BannerContent {
     pub headline: String,
     pub body: String,
@@ -637,6 +644,17 @@ mod tests {
         let mut assignments = Assignments::default();
         assignments.set("hero", "control");
         assert_eq!(Assignments::parse(&assignments.to_json()), assignments);
+    }
+
+    #[test]
+    fn huge_weights_are_refused_without_overflowing() {
+        let mut experiment = hero(Status::Running);
+        for variant in &mut experiment.variants {
+            variant.weight_bp = i64::MAX;
+        }
+        let problems = experiment.validate().unwrap_err();
+        assert!(problems.iter().any(|(field, _)| field == "variants[0].weight"), "{problems:?}");
+        assert_eq!(experiment.weights().len(), experiment.variants.len());
     }
 
     proptest! {

@@ -20,6 +20,7 @@ pub struct RawCounts {
 
 /// Treatment against control on the primary metric (purchase conversion).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VersusControl {
     /// Relative uplift of the conversion rate, (p_t - p_c) / p_c.
     pub uplift: f64,
@@ -32,6 +33,7 @@ pub struct VersusControl {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VariantResult {
     pub key: String,
     pub visitors: u64,
@@ -49,6 +51,7 @@ pub struct VariantResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DailyExposures {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
@@ -57,6 +60,7 @@ pub struct DailyExposures {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExperimentResults {
     pub experiment: String,
     pub status: String,

@@ -38,6 +38,7 @@ pub struct Context<'a> {
 
 /// What a rule matches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Condition {
     Everyone,
@@ -90,6 +91,7 @@ pub fn in_rollout(key: &str, visitor_id: &str, basis_points: u32) -> bool {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Rule {
     pub condition: Condition,
     pub value: Value,
@@ -97,6 +99,7 @@ pub struct Rule {
 
 /// Whether a flag's values are booleans or any JSON (a variant: a colour, a copy, a limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
     Boolean,
@@ -104,6 +107,7 @@ pub enum FlagKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Flag {
     pub key: String,
     pub description: String,

@@ -44,6 +44,7 @@ impl Default for LoyaltyRules {
 
 /// VIP tiers, by points earned in the last 12 months.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     Bronze,
@@ -202,6 +203,7 @@ pub fn iso_week(days: i64) -> (i64, i64) {
 
 /// Which leaderboard to show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     Week,
@@ -240,6 +242,7 @@ impl Period {
 
 /// What a badge or a challenge counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Goal {
     Orders,
@@ -321,6 +324,7 @@ impl Activity {
 
 /// One ledger row as the shopper sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LedgerRow {
     pub id: i64,
     pub bucket: String,
@@ -332,6 +336,7 @@ pub struct LedgerRow {
 
 /// One leaderboard line: display names only, never e-mails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LeaderboardEntry {
     pub rank: i64,
     pub display_name: String,
@@ -342,6 +347,7 @@ pub struct LeaderboardEntry {
 
 /// A badge definition, and whether (when) the shopper has it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Badge {
     pub key: String,
     pub name: String,
@@ -353,6 +359,7 @@ pub struct Badge {
 
 /// A challenge and one shopper's progress in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Challenge {
     pub id: i64,
     pub title: String,
@@ -461,6 +468,7 @@ pub fn month_start_ms(epoch_ms: i64) -> i64 {
 
 /// The referral funnel: link clicks, registrations through a link, first paid orders.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReferralFunnel {
     pub clicks: i64,
     pub registrations: i64,
@@ -469,6 +477,7 @@ pub struct ReferralFunnel {
 
 /// A shopper's referral link and how it did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MyReferral {
     pub code: String,
     /// The path to share (`/r/{code}`), relative to the shop's address.

@@ -478,6 +478,7 @@ pub async fn balance(db: &Db, user_id: i64) -> Result<i64, AppError> {
 
 /// `GET /me/points`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PointsSummary {
     pub balance: i64,
     pub pending: i64,
@@ -850,6 +851,7 @@ pub async fn create_challenge(
 
 /// Points issued, redeemed and expired per day, and what is outstanding (admin chart).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DailyPoints {
     pub day: i64,
     pub issued: i64,

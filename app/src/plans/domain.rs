@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A feature a plan can sell. The keys are stored in plan versions and named in API errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
     BasicSearch,
@@ -78,6 +79,7 @@ pub const FREE_PLAN: &str = "free";
 
 /// One version of a plan, as sold from its creation on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Plan {
     pub key: String,
     pub name: String,
@@ -101,6 +103,7 @@ impl Plan {
 
 /// What an account may use right now (`GET /api/v1/me/entitlements`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Entitlements {
     pub plan: String,
     pub plan_version: i64,
@@ -172,6 +175,7 @@ pub fn cheapest_plan_with(plans: &[Plan], feature: Feature) -> Option<&Plan> {
 /// What asking for `target` does to a subscription on `current` (with `scheduled`, a plan
 /// already set to start at the period end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// From free to a paid plan: a new period starts now and is invoiced in full.
@@ -241,6 +245,7 @@ pub fn add_month(epoch_ms: i64) -> i64 {
 
 /// An invoice as the account page and the admin list show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct InvoiceRow {
     pub id: i64,
     pub email: String,
@@ -248,11 +253,14 @@ pub struct InvoiceRow {
     pub total_cents: i64,
     pub created_at: i64,
     pub paid_at: Option<i64>,
+    /// `[label, cents]` pairs.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<serde_json::Value>>))]
     pub lines: Vec<(String, i64)>,
 }
 
 /// An account's subscription as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SubscriptionView {
     /// The version the account is on (its price and features).
     pub plan: Plan,
@@ -265,6 +273,7 @@ pub struct SubscriptionView {
 
 /// Subscribers and monthly recurring revenue of one plan version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VersionStats {
     pub plan: String,
     pub version: i64,

@@ -514,6 +514,7 @@ async fn collect(db: &Db, provider: &dyn PaymentProvider, invoices: Vec<InvoiceT
 
 /// What a change did, for the page and the API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChangeOutcome {
     pub change: Change,
     pub plan: String,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A product as the pricing admin sees it (cost included: admins only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PricedProduct {
     pub sku: String,
     pub name: String,
@@ -23,6 +24,7 @@ pub struct PricedProduct {
 
 /// One point of a product's price history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PricePoint {
     pub price_cents: i64,
     pub reason: String,
@@ -33,6 +35,7 @@ pub struct PricePoint {
 
 /// One recent price change anywhere in the shop.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PriceChangeRow {
     pub sku: String,
     pub price_cents: i64,
@@ -43,6 +46,7 @@ pub struct PriceChangeRow {
 
 /// One competitor's current offer for a product.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OfferView {
     pub source: String,
     pub price_cents: i64,
@@ -51,6 +55,7 @@ pub struct OfferView {
 
 /// The last 30 days of one product replayed under the rules in force and under a proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SimulationReport {
     pub sku: String,
     pub n_events: usize,
@@ -60,6 +65,7 @@ pub struct SimulationReport {
 
 /// One row of the pricing audit log, with who made the change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub scope: String,
     pub who: Option<String>,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a computed price is rounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rounding {
     /// Whole cents, as computed.
@@ -24,6 +25,7 @@ pub enum Rounding {
 /// Stored as JSON, so a row may predate `validate`. The engine therefore never trusts these
 /// numbers: it forces each one into its validated range before use (see `Effective`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RuleSet {
     /// Stock strictly below this gets the scarcity markup.
     pub low_stock_below: i64,
@@ -74,6 +76,7 @@ pub struct RuleSet {
 
 /// What the lowest fresh competitor offer does to the price.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CompetitorMode {
     /// Competitor offers are ignored.
@@ -243,6 +246,7 @@ pub struct Signals {
 
 /// What caused a repricing, stored next to each price history row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PriceCause {
     /// A stock change (inventory webhook or checkout).
@@ -305,6 +309,7 @@ pub fn lowest_fresh_offer(
 
 /// Why the price is what it is (stored as text and shown in admin / API `reason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PriceReason {
     /// Normal stock: the base price.
@@ -550,6 +555,7 @@ pub struct SimStart {
 
 /// One point of a simulated price path: the price from `at_ms` on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SimPoint {
     pub at_ms: i64,
     pub price_cents: i64,
@@ -557,6 +563,7 @@ pub struct SimPoint {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Simulation {
     pub path: Vec<SimPoint>,
     pub units: i64,

@@ -36,6 +36,7 @@ pub struct OfferProblem {
 
 /// One offer as it arrives: `observed_at` is RFC 3339 text or epoch milliseconds.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RawOffer {
     pub sku: String,
     pub source: String,

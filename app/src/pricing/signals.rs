@@ -107,6 +107,7 @@ pub async fn run_review(db: Db, every: std::time::Duration, mut stop: tokio::syn
 
 /// What an import did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportSummary {
     pub imported: usize,
     pub products: usize,

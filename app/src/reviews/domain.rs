@@ -19,6 +19,7 @@ pub const SPONSOR_MAX: usize = 80;
 
 /// A star rating, 1 to 5.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Rating(u8);
 
@@ -164,6 +165,7 @@ fn contains_word(haystack: &str, word: &str) -> bool {
 
 /// Moderation state of a review, question or answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = ModerationStatus))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pending,
@@ -231,6 +233,7 @@ pub fn screen_qa(is_staff: bool, blocklist: &Blocklist, text: &str) -> Screening
 
 /// How a product's reviews are ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewSort {
     #[default]
@@ -279,6 +282,7 @@ impl ReviewSort {
 
 /// Approved ratings of one product: how many per star (index 0 = 1 star).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RatingSummary {
     pub histogram: [i64; 5],
 }
@@ -315,6 +319,7 @@ impl RatingSummary {
 
 /// A review as shoppers (and the API) see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Review {
     pub id: i64,
     pub sku: String,
@@ -366,6 +371,7 @@ pub fn disclosures(sponsored_by: Option<&str>, incentive_points: i64) -> Vec<Dis
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Answer {
     pub id: i64,
     pub question_id: i64,
@@ -380,6 +386,7 @@ pub struct Answer {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Question {
     pub id: i64,
     pub sku: String,
@@ -461,6 +468,7 @@ pub fn escape_script_json(json: &str) -> String {
 
 /// What a moderation action applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     Review,
@@ -489,6 +497,7 @@ impl Target {
 
 /// An item waiting for a moderator.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = ReviewQueueItem))]
 pub struct QueueItem {
     pub kind: Target,
     pub id: i64,

@@ -37,6 +37,7 @@ pub struct QuestionFact {
 
 /// What the insights are about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind", content = "key")]
 pub enum Scope {
     Product(String),
@@ -44,6 +45,7 @@ pub enum Scope {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TermCount {
     pub term: String,
     /// Distinct contributors who used it (at least [`K`]).
@@ -52,6 +54,7 @@ pub struct TermCount {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MonthCount {
     /// `YYYY-MM` (UTC).
     pub month: String,
@@ -59,6 +62,7 @@ pub struct MonthCount {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReviewInsights {
     pub suppressed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,12 +79,14 @@ pub struct ReviewInsights {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProductCount {
     pub sku: String,
     pub questions: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct QuestionInsights {
     pub suppressed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +101,7 @@ pub struct QuestionInsights {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Insights {
     pub scope: Scope,
     /// Products the figures cover (SKUs).

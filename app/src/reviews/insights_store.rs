@@ -10,6 +10,7 @@ use sqlx::Row;
 
 /// A brand key as the owner's list shows it (never the key or its hash).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BrandKey {
     pub id: i64,
     pub brand: String,

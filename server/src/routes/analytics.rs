@@ -2,6 +2,7 @@
 //! and `GET /admin/analytics/{table}.csv`. Admin session only.
 
 use super::error::ApiError;
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::admin::domain::{day_of, DateRange, Kpis, Report, Table, TableName};
@@ -12,15 +13,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(analytics, analytics_csv))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new().route("/admin/analytics", get(analytics)).route("/admin/analytics/{file}", get(analytics_csv))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RangeQuery {
+    /// The first day, `YYYY-MM-DD`.
     from: Option<String>,
+    /// The last day, `YYYY-MM-DD`.
     to: Option<String>,
+    /// The last 1 to 366 days up to today, instead of `from` and `to` (30 by default).
     days: Option<String>,
 }
 
@@ -31,23 +42,25 @@ impl RangeQuery {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Analytics {
     kpis: Kpis,
     #[serde(flatten)]
     report: Report,
 }
 
+#[utoipa::path(get, path = "/admin/analytics", tag = "analytics", params(RangeQuery), security(("session" = ["admin"])), responses((status = 200, description = "The dashboard's figures and tables for the range.", body = Analytics)))]
 async fn analytics(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
     Query(query): Query<RangeQuery>,
-) -> Result<Json<impl Serialize>, ApiError> {
+) -> Result<Json<Analytics>, ApiError> {
     identity.require_admin()?;
     let report = app::admin::ssr::report(&state.app.db, query.range()?).await?;
     Ok(Json(Analytics { kpis: report.kpis(), report }))
 }
 
+#[utoipa::path(get, path = "/admin/analytics/{file}", tag = "analytics", params(("file" = String, Path, description = "`daily.csv`, `products.csv`, `plans.csv` or `recommendations.csv`."), RangeQuery), security(("session" = ["admin"])), responses((status = 200, description = "The table as CSV.", body = String, content_type = "text/csv"), (status = 404, description = "No such table.", body = Problem, content_type = "application/problem+json")))]
 async fn analytics_csv(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

@@ -2,6 +2,7 @@
 //! slices' storage, and answer JSON or problem+json.
 
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::domain::{DisplayName, Email, Password, User};
 use app::accounts::ssr::{self as accounts, Identity};
@@ -16,9 +17,32 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_products,
+    get_product,
+    put_inventory,
+    super::prices::stream,
+    get_cart,
+    add_cart_item,
+    remove_cart_item,
+    checkout,
+    register,
+    login,
+    logout,
+    me,
+    admin_list_pricing_rules,
+    admin_put_pricing_rules,
+    admin_delete_pricing_rules
+))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new()
+        .route("/openapi.json", get(super::openapi::openapi_json))
         .route("/products", get(list_products))
         .route("/products/{sku}", get(get_product))
         .route("/inventory/{sku}", put(put_inventory))
@@ -52,7 +76,7 @@ pub fn router() -> Router<ApiState> {
 }
 
 /// A list answer: `{ "items": [...] }` (cursor pagination arrives with lists that need it).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Items<T> {
     pub items: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,19 +93,25 @@ pub(super) fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductQuery {
+    /// A category's slug.
     category: Option<String>,
+    /// Search words (plan feature `basic_search`).
     q: Option<String>,
+    /// The filters below need the plan feature `advanced_filters`.
     min_price_cents: Option<String>,
     max_price_cents: Option<String>,
     min_rating: Option<String>,
     in_stock: Option<String>,
+    /// `name`, `price_asc`, `price_desc`, `rating`, `popular` or `newest`.
     sort: Option<String>,
 }
 
 /// `GET /products`: `q` needs `basic_search`; price range, `min_rating`, `in_stock` and a
 /// `sort` other than `name` need `advanced_filters`.
+#[utoipa::path(get, path = "/products", tag = "catalog", params(ProductQuery), security((), ("session" = [])), responses((status = 200, description = "The products, by name unless sorted otherwise.", body = Items<Product>)))]
 #[tracing::instrument(name = "api.list_products", skip(state, identity))]
 async fn list_products(
     State(state): State<ApiState>,
@@ -112,6 +142,7 @@ async fn list_products(
     Ok(Json(Items { items, next_cursor: None }))
 }
 
+#[utoipa::path(get, path = "/products/{sku}", tag = "catalog", params(("sku" = String, Path, description = "The product's SKU.")), security((), ("session" = [])), responses((status = 200, description = "The product.", body = Product), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(name = "api.get_product", skip(state, identity))]
 async fn get_product(
     State(state): State<ApiState>,
@@ -123,13 +154,15 @@ async fn get_product(
     Ok(Json(catalog::get_product(&state.app.db, &sku).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct InventoryUpdate {
+    /// Units in stock.
     stock: i64,
 }
 
 /// The inventory service's webhook. Constant-time token comparison; 401 without a valid
 /// bearer token, before the body is even looked at.
+#[utoipa::path(put, path = "/inventory/{sku}", tag = "catalog", params(("sku" = String, Path, description = "The product's SKU.")), request_body = InventoryUpdate, security(("inventory_token" = [])), responses((status = 200, description = "The product with its new stock and price.", body = Product), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(name = "api.put_inventory", skip(state, headers, body))]
 async fn put_inventory(
     State(state): State<ApiState>,
@@ -163,6 +196,7 @@ pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+#[utoipa::path(get, path = "/cart", tag = "cart", security((), ("session" = [])), responses((status = 200, description = "The caller's cart (a visitor's, or the logged-in shopper's).", body = Cart)))]
 async fn get_cart(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -170,12 +204,15 @@ async fn get_cart(
     Ok(Json(carts::get_cart(&state.app.db, &CartOwner::of(&identity)).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct AddCartItem {
+    #[schema(value_type = String, min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9-]+$")]
     sku: Sku,
+    #[schema(value_type = i64, minimum = 1, maximum = 999)]
     quantity: Quantity,
 }
 
+#[utoipa::path(post, path = "/cart/items", tag = "cart", request_body = AddCartItem, security((), ("session" = [])), responses((status = 200, description = "The cart with the item added.", body = Cart), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Not enough in stock.", body = Problem, content_type = "application/problem+json")))]
 async fn add_cart_item(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -187,6 +224,7 @@ async fn add_cart_item(
     ))
 }
 
+#[utoipa::path(delete, path = "/cart/items/{sku}", tag = "cart", params(("sku" = String, Path, description = "The product's SKU.")), security((), ("session" = [])), responses((status = 200, description = "The cart without that product.", body = Cart)))]
 async fn remove_cart_item(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -196,13 +234,16 @@ async fn remove_cart_item(
     Ok(Json(carts::remove_item(&state.app.db, &CartOwner::of(&identity), &sku).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct CheckoutRequest {
+    /// The total the shopper was shown; checkout refuses (409) when it moved.
     expected_total_cents: i64,
+    /// Points to pay with (100 points = 1.00), at most half of the order.
     #[serde(default)]
     redeem_points: i64,
 }
 
+#[utoipa::path(post, path = "/checkout", tag = "cart", request_body = CheckoutRequest, security(("session" = [])), responses((status = 201, description = "The order.", body = Order), (status = 409, description = "The total moved (`total_cents` is the new one), or stock ran out; nothing was charged.", body = Problem, content_type = "application/problem+json")))]
 async fn checkout(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -229,7 +270,7 @@ async fn checkout(
     Ok((StatusCode::CREATED, Json(order)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RegisterRequest {
     email: String,
     password: String,
@@ -247,6 +288,7 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
     response
 }
 
+#[utoipa::path(post, path = "/auth/register", tag = "accounts", request_body = RegisterRequest, security((), ("session" = [])), responses((status = 201, description = "The new account, logged in (the session cookie is set).", body = User), (status = 409, description = "That e-mail address already has an account.", body = Problem, content_type = "application/problem+json")))]
 async fn register(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -279,12 +321,13 @@ async fn register(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginRequest {
     email: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest, security((), ("session" = [])), responses((status = 200, description = "The account, logged in (the session cookie is set).", body = User), (status = 401, description = "That e-mail and password do not match.", body = Problem, content_type = "application/problem+json")))]
 async fn login(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -311,6 +354,7 @@ async fn login(
     Ok(with_cookie(response, &accounts::session_cookie(&token, state.app.secure_cookies)))
 }
 
+#[utoipa::path(post, path = "/auth/logout", tag = "accounts", security((), ("session" = [])), responses((status = 204, description = "Logged out (the session cookie is cleared).")))]
 async fn logout(State(state): State<ApiState>, Extension(identity): Extension<Identity>) -> Result<Response, ApiError> {
     if let Some(token) = identity.session_token.as_deref() {
         accounts::logout(&state.app.db, token).await?;
@@ -319,6 +363,7 @@ async fn logout(State(state): State<ApiState>, Extension(identity): Extension<Id
     Ok(with_cookie(response, &accounts::clear_session_cookie(state.app.secure_cookies)))
 }
 
+#[utoipa::path(get, path = "/me", tag = "accounts", security(("session" = [])), responses((status = 200, description = "The logged-in account.", body = User)))]
 async fn me(Extension(identity): Extension<Identity>) -> Result<Json<User>, ApiError> {
     Ok(Json(identity.require_user()?.clone()))
 }
@@ -342,13 +387,14 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ScopedRules {
     scope: String,
     rules: app::pricing::domain::RuleSet,
 }
 
 /// `GET /admin/pricing/rules`: every saved rule set (the shop-wide one first).
+#[utoipa::path(get, path = "/admin/pricing/rules", tag = "pricing", security(("session" = ["admin"])), responses((status = 200, description = "The saved rule sets.", body = Items<ScopedRules>)))]
 async fn admin_list_pricing_rules(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -374,6 +420,7 @@ fn parse_scope(raw: &str) -> Result<app::pricing::ssr::Scope, ApiError> {
 }
 
 /// `PUT /admin/pricing/rules/{scope}` with a rule set: saves it and reprices the scope.
+#[utoipa::path(put, path = "/admin/pricing/rules/{scope}", tag = "pricing", params(("scope" = String, Path, description = "`global`, `category:<slug>` or `product:<sku>`.")), request_body = app::pricing::domain::RuleSet, security(("session" = ["admin"])), responses((status = 200, description = "The saved rule set.", body = ScopedRules), (status = 404, description = "No such scope.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_put_pricing_rules(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -387,6 +434,7 @@ async fn admin_put_pricing_rules(
 }
 
 /// `DELETE /admin/pricing/rules/{scope}`: removes a category or product override.
+#[utoipa::path(delete, path = "/admin/pricing/rules/{scope}", tag = "pricing", params(("scope" = String, Path, description = "`category:<slug>` or `product:<sku>`.")), security(("session" = ["admin"])), responses((status = 204, description = "The override is removed."), (status = 404, description = "No such scope.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_delete_pricing_rules(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

@@ -7,6 +7,7 @@
 
 use super::api::Items;
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::community::domain::{
@@ -22,6 +23,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(list_topics, get_topic, post_topic, post_reply, search, admin_queue, admin_moderate, admin_put_post))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -37,14 +44,18 @@ fn parse_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().map_err(|_| ApiError::not_found("No such topic."))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TopicsQuery {
+    /// A category's slug: that board only.
     category: Option<String>,
     /// The `next_cursor` of the previous page (a page number).
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// Approved topics (and the caller's own pending ones), newest activity first.
+#[utoipa::path(get, path = "/community/topics", tag = "community", params(TopicsQuery), security((), ("session" = [])), responses((status = 200, description = "A page of topics, the latest activity first.", body = Items<TopicSummary>), (status = 404, description = "No such category.", body = Problem, content_type = "application/problem+json")))]
 async fn list_topics(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -69,12 +80,15 @@ async fn list_topics(
     Ok(Json(Items { items, next_cursor }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// The page of replies, from 1.
     page: Option<String>,
 }
 
 /// A topic with one page of posts (`?page=`, `last` for the last one).
+#[utoipa::path(get, path = "/community/topics/{id}", tag = "community", params(("id" = i64, Path, description = "The topic's id."), PageQuery), security((), ("session" = [])), responses((status = 200, description = "The topic with a page of its replies.", body = Topic), (status = 404, description = "No such topic.", body = Problem, content_type = "application/problem+json")))]
 async fn get_topic(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -89,7 +103,7 @@ async fn get_topic(
     Ok(Json(topic))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TopicBody {
     category: String,
@@ -97,7 +111,7 @@ struct TopicBody {
     body: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReplyBody {
     body: String,
@@ -116,6 +130,7 @@ async fn submit(state: &ApiState, identity: &Identity, post: Result<NewPost, App
     Ok((StatusCode::CREATED, Json(saved)).into_response())
 }
 
+#[utoipa::path(post, path = "/community/topics", tag = "community", request_body = TopicBody, security(("session" = [])), responses((status = 201, description = "The topic's opening post (it waits for moderation unless published at once).", body = Post), (status = 403, description = "The plan lacks `community_posting`.", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many posts this minute.", body = Problem, content_type = "application/problem+json")))]
 async fn post_topic(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -127,6 +142,7 @@ async fn post_topic(
     submit(&state, &identity, draft).await
 }
 
+#[utoipa::path(post, path = "/community/topics/{id}/replies", tag = "community", params(("id" = i64, Path, description = "The topic's id.")), request_body = ReplyBody, security(("session" = [])), responses((status = 201, description = "The reply.", body = Post), (status = 403, description = "The plan lacks `community_posting`.", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such topic.", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many posts this minute.", body = Problem, content_type = "application/problem+json")))]
 async fn post_reply(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -141,6 +157,7 @@ async fn post_reply(
 }
 
 /// Ranked, highlighted approved user content; `next_cursor` pages on.
+#[utoipa::path(get, path = "/ugc/search", tag = "community", params(SearchParams), responses((status = 200, description = "Approved reviews, questions, answers and posts, best matches first.", body = SearchPage)))]
 async fn search(
     State(state): State<ApiState>,
     Query(params): Query<SearchParams>,
@@ -149,6 +166,7 @@ async fn search(
     Ok(Json(app::community::search::search(&state.app.db, &query).await?))
 }
 
+#[utoipa::path(get, path = "/admin/community/moderation", operation_id = "admin_community_queue", tag = "community", security(("session" = ["admin"])), responses((status = 200, description = "Posts waiting for moderation.", body = Items<app::community::domain::QueueItem>)))]
 async fn admin_queue(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -157,19 +175,23 @@ async fn admin_queue(
     Ok(Json(Items { items: community::queue(&state.app.db, 200).await?, next_cursor: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CommunityModerationRequest)]
 #[serde(deny_unknown_fields)]
 struct ModerationRequest {
     ids: Vec<i64>,
+    /// `approve` or `reject`.
     decision: String,
     reason: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = CommunityModerated)]
 struct Moderated {
     changed: usize,
 }
 
+#[utoipa::path(post, path = "/admin/community/moderation", operation_id = "admin_community_moderate", tag = "community", request_body = ModerationRequest, security(("session" = ["admin"])), responses((status = 200, description = "How many posts changed.", body = Moderated)))]
 async fn admin_moderate(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -185,12 +207,13 @@ async fn admin_moderate(
     Ok(Json(Moderated { changed }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PostUpdate {
     sponsored_by: String,
 }
 
+#[utoipa::path(put, path = "/admin/community/posts/{id}", tag = "community", params(("id" = i64, Path, description = "The post's id.")), request_body = PostUpdate, security(("session" = ["admin"])), responses((status = 204, description = "The sponsor is recorded."), (status = 404, description = "No such post.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_put_post(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

@@ -2,6 +2,7 @@
 
 use super::api::Items;
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::events::kind;
@@ -14,6 +15,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(post_events, list_experiments, experiment_results, admin_list_experiments, admin_put_experiment))]
+pub(super) struct Doc;
 
 /// Events accepted per request at most.
 const MAX_BATCH: usize = 50;
@@ -46,14 +53,15 @@ impl EventLimiters {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventBatch {
+    /// 1 to 50 events.
     events: Vec<ClientEvent>,
 }
 
 /// One browser event. Unknown kinds and fields are refused (422), not silently dropped.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientEvent {
     kind: ClientEventKind,
@@ -71,7 +79,7 @@ pub struct ClientEvent {
     visible_ms: Option<u32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum ClientEventKind {
     PageView,
@@ -103,7 +111,7 @@ impl ClientEvent {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Accepted {
     accepted: usize,
     /// Exposures for a variant this visitor is not assigned to (stale or forged), not counted.
@@ -115,6 +123,7 @@ pub struct Accepted {
 /// queued for the outbox. Exposures count only for the variant the server assigned, and
 /// browser `add_to_cart`/`purchase` are kept for analytics but never used for attribution:
 /// conversions come from the server's own cart and order events.
+#[utoipa::path(post, path = "/events", tag = "experiments", request_body = EventBatch, security((), ("session" = [])), responses((status = 202, description = "The batch is queued.", body = Accepted), (status = 429, description = "Too many batches from this visitor (`Retry-After` says when to retry).", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(name = "api.post_events", skip_all)]
 pub async fn post_events(
     State(state): State<ApiState>,
@@ -163,7 +172,7 @@ pub async fn post_events(
 
 /// What an SDK needs to reproduce assignments (GrowthBook's experiment shape): no content,
 /// no results.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PublicExperiment {
     key: String,
     status: &'static str,
@@ -179,6 +188,7 @@ pub struct PublicExperiment {
 }
 
 /// `GET /experiments`: running and stopped experiments with their bucketing parameters.
+#[utoipa::path(get, path = "/experiments", tag = "experiments", responses((status = 200, description = "Running and stopped experiments, as GrowthBook SDKs need them.", body = Items<PublicExperiment>)))]
 pub async fn list_experiments(State(state): State<ApiState>) -> Json<Items<PublicExperiment>> {
     let items = state
         .app
@@ -212,6 +222,7 @@ async fn find(state: &ApiState, key: &str) -> Result<Experiment, ApiError> {
 
 /// `GET /experiments/{key}/results` (admin): counts, rates, uplift with its interval,
 /// p-value, chance to beat control, sample-ratio check, daily exposures.
+#[utoipa::path(get, path = "/experiments/{key}/results", tag = "experiments", params(("key" = String, Path, description = "The experiment's key.")), security(("session" = ["admin"])), responses((status = 200, description = "The experiment's results.", body = ExperimentResults), (status = 404, description = "No such experiment.", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(name = "api.experiment_results", skip(state, identity))]
 pub async fn experiment_results(
     State(state): State<ApiState>,
@@ -224,6 +235,7 @@ pub async fn experiment_results(
 }
 
 /// `GET /admin/experiments`: every experiment with its content.
+#[utoipa::path(get, path = "/admin/experiments", tag = "experiments", security(("session" = ["admin"])), responses((status = 200, description = "Every experiment.", body = Items<Experiment>)))]
 pub async fn admin_list_experiments(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -234,6 +246,7 @@ pub async fn admin_list_experiments(
 }
 
 /// `PUT /admin/experiments/{key}`: creates or replaces an experiment (the key in the path wins).
+#[utoipa::path(put, path = "/admin/experiments/{key}", tag = "experiments", params(("key" = String, Path, description = "The experiment's key (wins over the body's).")), request_body = Experiment, security(("session" = ["admin"])), responses((status = 200, description = "The saved experiment.", body = Experiment)))]
 pub async fn admin_put_experiment(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

@@ -3,6 +3,7 @@
 //! and `POST /admin/flags/{key}/switch`.
 
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::experiments::ssr::RequestAssignments;
@@ -15,6 +16,12 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::{OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(my_flags, admin_flags, admin_put_flag, admin_switch_flag))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -24,11 +31,12 @@ pub fn router() -> Router<ApiState> {
         .route("/admin/flags/{key}/switch", post(admin_switch_flag))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Evaluated {
     flags: BTreeMap<String, Value>,
 }
 
+#[utoipa::path(get, path = "/flags", tag = "flags", security((), ("session" = [])), responses((status = 200, description = "Every flag's value for the caller.", body = Evaluated)))]
 async fn my_flags(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -39,11 +47,12 @@ async fn my_flags(
     Ok(Json(Evaluated { flags: flags.values() }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FlagList {
     items: Vec<Flag>,
 }
 
+#[utoipa::path(get, path = "/admin/flags", tag = "flags", security(("session" = ["admin"])), responses((status = 200, description = "Every flag with its rules.", body = FlagList)))]
 async fn admin_flags(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -52,7 +61,7 @@ async fn admin_flags(
     Ok(Json(FlagList { items: app::flags::ssr::all(&state.app.db).await? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FlagBody {
     #[serde(default)]
@@ -65,6 +74,7 @@ struct FlagBody {
     rules: Vec<Rule>,
 }
 
+#[utoipa::path(put, path = "/admin/flags/{key}", tag = "flags", params(("key" = String, Path, description = "The flag's key: 1–64 of a-z, 0-9, _ and -.")), request_body = FlagBody, security(("session" = ["admin"])), responses((status = 200, description = "The saved flag.", body = Flag)))]
 async fn admin_put_flag(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -103,11 +113,12 @@ async fn admin_put_flag(
     Ok(Json(saved))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SwitchBody {
     on: bool,
 }
 
+#[utoipa::path(post, path = "/admin/flags/{key}/switch", tag = "flags", params(("key" = String, Path, description = "The flag's key.")), request_body = SwitchBody, security(("session" = ["admin"])), responses((status = 200, description = "The flag, switched on or off for everyone.", body = Flag), (status = 404, description = "No such flag.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_switch_flag(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

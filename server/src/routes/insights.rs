@@ -4,6 +4,7 @@
 //! `Authorization: Bearer <brand key>` and limited to the brand's own products.
 
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::reviews::insights::{csv_rows, Insights, Scope};
@@ -15,6 +16,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(admin_insights, brand_insights, list_keys, create_key, revoke_key))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -24,10 +31,14 @@ pub fn router() -> Router<ApiState> {
         .route("/insights", get(brand_insights))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InsightsQuery {
+    /// A product's SKU (give this or `category`).
     product: Option<String>,
+    /// A category's slug.
     category: Option<String>,
+    /// `json` (the default) or `csv`.
     format: Option<String>,
 }
 
@@ -89,6 +100,7 @@ fn respond(insights: Insights, format: Format) -> Result<Response, ApiError> {
         .into_response())
 }
 
+#[utoipa::path(get, path = "/admin/insights", tag = "insights", params(InsightsQuery), security(("session" = ["admin"])), responses((status = 200, description = "Anonymized insights of one product or category, as JSON or CSV.", content((Insights = "application/json"), (String = "text/csv")))))]
 async fn admin_insights(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -100,6 +112,7 @@ async fn admin_insights(
 }
 
 /// A brand's own products only: another brand's product answers 404, as an unknown one does.
+#[utoipa::path(get, path = "/insights", tag = "insights", params(InsightsQuery), security(("brand_key" = [])), responses((status = 200, description = "Anonymized insights of one of the brand's products or its products in a category, as JSON or CSV.", content((Insights = "application/json"), (String = "text/csv"))), (status = 404, description = "Not one of the brand's products.", body = Problem, content_type = "application/problem+json")))]
 async fn brand_insights(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -119,12 +132,13 @@ async fn brand_insights(
     respond(store::insights(&state.app.db, scope, Some(&brand)).await?, format)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct KeyList {
     items: Vec<BrandKey>,
     brands: Vec<String>,
 }
 
+#[utoipa::path(get, path = "/admin/brand-keys", tag = "insights", security(("session" = ["admin"])), responses((status = 200, description = "The brands' API keys (never the secret) and the shop's brands.", body = KeyList)))]
 async fn list_keys(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -133,14 +147,14 @@ async fn list_keys(
     Ok(Json(KeyList { items: store::keys(&state.app.db).await?, brands: store::brands(&state.app.db).await? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewKey {
     brand: String,
     label: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CreatedKey {
     id: i64,
     brand: String,
@@ -148,6 +162,7 @@ struct CreatedKey {
     key: String,
 }
 
+#[utoipa::path(post, path = "/admin/brand-keys", tag = "insights", request_body = NewKey, security(("session" = ["admin"])), responses((status = 201, description = "The new key; its secret is shown this once.", body = CreatedKey)))]
 async fn create_key(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -158,6 +173,7 @@ async fn create_key(
     Ok((StatusCode::CREATED, Json(CreatedKey { id, brand: body.brand, key })))
 }
 
+#[utoipa::path(delete, path = "/admin/brand-keys/{id}", tag = "insights", params(("id" = i64, Path, description = "The key's id.")), security(("session" = ["admin"])), responses((status = 204, description = "The key is revoked."), (status = 404, description = "No such live key.", body = Problem, content_type = "application/problem+json")))]
 async fn revoke_key(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

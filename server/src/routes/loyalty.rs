@@ -4,6 +4,7 @@
 
 use super::api::Items;
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::loyalty::domain::{Badge, Challenge, LeaderboardEntry, LedgerRow, Period};
@@ -14,6 +15,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(my_points, my_ledger, my_badges, my_challenges, leaderboard, admin_order_action, admin_adjust))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -26,6 +33,7 @@ pub fn router() -> Router<ApiState> {
         .route("/admin/points/adjust", post(admin_adjust))
 }
 
+#[utoipa::path(get, path = "/me/points", tag = "loyalty", security(("session" = [])), responses((status = 200, description = "The shopper's balance, pending points and tier.", body = PointsSummary)))]
 async fn my_points(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -34,13 +42,17 @@ async fn my_points(
     Ok(Json(loyalty::summary(&state.app.db, user.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Rows per page: 1 to 200 (50 by default).
     limit: Option<i64>,
 }
 
 /// Newest first; `next_cursor` pages back in time.
+#[utoipa::path(get, path = "/me/points/ledger", tag = "loyalty", params(Page), security(("session" = [])), responses((status = 200, description = "The points history, newest first.", body = Items<LedgerRow>)))]
 async fn my_ledger(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -62,6 +74,7 @@ async fn my_ledger(
     Ok(Json(Items { items, next_cursor }))
 }
 
+#[utoipa::path(get, path = "/me/badges", tag = "loyalty", security(("session" = [])), responses((status = 200, description = "The badges the shopper was awarded.", body = Items<Badge>)))]
 async fn my_badges(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -72,6 +85,7 @@ async fn my_badges(
     Ok(Json(Items { items, next_cursor: None }))
 }
 
+#[utoipa::path(get, path = "/me/challenges", tag = "loyalty", security(("session" = [])), responses((status = 200, description = "Running challenges with the shopper's progress.", body = Items<Challenge>)))]
 async fn my_challenges(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -80,11 +94,14 @@ async fn my_challenges(
     Ok(Json(Items { items: loyalty::challenges(&state.app.db, Some(user.id)).await?, next_cursor: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LeaderboardQuery {
+    /// `week` (the default), `month` or `all`.
     period: Option<String>,
 }
 
+#[utoipa::path(get, path = "/leaderboard", tag = "loyalty", params(LeaderboardQuery), security((), ("session" = [])), responses((status = 200, description = "The top shoppers by points earned in the period.", body = Items<LeaderboardEntry>)))]
 async fn leaderboard(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -98,6 +115,7 @@ async fn leaderboard(
     Ok(Json(Items { items, next_cursor: None }))
 }
 
+#[utoipa::path(post, path = "/admin/orders/{id}/{action}", tag = "loyalty", params(("id" = i64, Path, description = "The order's id."), ("action" = String, Path, description = "`fulfil`, `cancel` or `refund`.")), security(("session" = ["admin"])), responses((status = 204, description = "Done."), (status = 404, description = "No such order or action.", body = Problem, content_type = "application/problem+json"), (status = 409, description = "The order's status does not allow it.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_order_action(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -111,7 +129,7 @@ async fn admin_order_action(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Adjustment {
     user_id: i64,
@@ -119,6 +137,7 @@ struct Adjustment {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/admin/points/adjust", tag = "loyalty", request_body = Adjustment, security(("session" = ["admin"])), responses((status = 200, description = "The customer's points after the adjustment.", body = PointsSummary)))]
 async fn admin_adjust(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

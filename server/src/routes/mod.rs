@@ -10,6 +10,7 @@ pub mod flags;
 pub mod insights;
 pub mod loyalty;
 pub mod middleware;
+pub mod openapi;
 pub mod page_cache;
 pub mod plans;
 pub mod prices;

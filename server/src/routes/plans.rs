@@ -6,6 +6,7 @@
 
 use super::api::Items;
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::plans::domain::{validate_plan_edit, Entitlements, Feature, InvoiceRow, Plan, SubscriptionView, VersionStats};
@@ -18,6 +19,28 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_plans,
+    my_entitlements,
+    my_subscription,
+    change_subscription,
+    my_invoices,
+    my_wishlist,
+    add_to_wishlist,
+    remove_from_wishlist,
+    my_support_requests,
+    create_support_request,
+    admin_plans,
+    admin_put_plan,
+    admin_open_invoices,
+    admin_mark_paid,
+    admin_support_queue
+))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -36,12 +59,14 @@ pub fn router() -> Router<ApiState> {
 }
 
 /// `GET /plans`: every plan at its current version (the one sold today).
+#[utoipa::path(get, path = "/plans", tag = "plans", responses((status = 200, description = "The plans on sale, cheapest first.", body = Items<Plan>)))]
 async fn list_plans(State(state): State<ApiState>) -> Result<Json<Items<Plan>>, ApiError> {
     let plans = state.app.plans.plans(&state.app.db).await?;
     Ok(Json(Items { items: plans.as_ref().clone(), next_cursor: None }))
 }
 
 /// `GET /me/entitlements`: `{ "plan", "features" }` of the caller (a visitor: the free plan's).
+#[utoipa::path(get, path = "/me/entitlements", tag = "plans", security((), ("session" = [])), responses((status = 200, description = "The caller's plan and features (a visitor has the free plan's).", body = Entitlements)))]
 async fn my_entitlements(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -49,13 +74,14 @@ async fn my_entitlements(
     Ok(Json(plans::entitlements(&state.app, &identity).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct MySubscription {
     #[serde(flatten)]
     subscription: SubscriptionView,
     entitlements: Entitlements,
 }
 
+#[utoipa::path(get, path = "/me/subscription", tag = "plans", security(("session" = [])), responses((status = 200, description = "The shopper's subscription and what it entitles to.", body = MySubscription)))]
 async fn my_subscription(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -66,7 +92,7 @@ async fn my_subscription(
     Ok(Json(MySubscription { subscription, entitlements }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlanChoice {
     plan: String,
@@ -74,6 +100,7 @@ struct PlanChoice {
 
 /// `POST /me/subscription` `{ "plan" }`: subscribe, upgrade (now, prorated), downgrade or
 /// cancel (at the period end), or resume.
+#[utoipa::path(post, path = "/me/subscription", tag = "plans", request_body = PlanChoice, security(("session" = [])), responses((status = 200, description = "What changed: at once for an upgrade, at the end of the period otherwise.", body = ChangeOutcome)))]
 async fn change_subscription(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -88,6 +115,7 @@ async fn change_subscription(
     Ok(Json(plans::change_plan(&state.app.db, state.app.payments.as_ref(), user.id, Some(user.id), &body.plan).await?))
 }
 
+#[utoipa::path(get, path = "/me/invoices", tag = "plans", security(("session" = [])), responses((status = 200, description = "The shopper's invoices, newest first.", body = Items<InvoiceRow>)))]
 async fn my_invoices(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -107,6 +135,7 @@ pub(super) async fn require_account_feature(
     Ok(user_id)
 }
 
+#[utoipa::path(get, path = "/me/wishlist", tag = "plans", security(("session" = [])), responses((status = 200, description = "The wishlist (plan feature `wishlist`).", body = Items<WishlistItem>), (status = 403, description = "The plan lacks `wishlist`.", body = Problem, content_type = "application/problem+json")))]
 async fn my_wishlist(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -115,12 +144,14 @@ async fn my_wishlist(
     Ok(Json(Items { items: wishlist::list(&state.app.db, user_id).await?, next_cursor: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WishlistAdd {
+    #[schema(value_type = String, min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9-]+$")]
     sku: Sku,
 }
 
+#[utoipa::path(post, path = "/me/wishlist", tag = "plans", request_body = WishlistAdd, security(("session" = [])), responses((status = 201, description = "The wishlist with the product on it.", body = Items<WishlistItem>), (status = 403, description = "The plan lacks `wishlist`.", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json")))]
 async fn add_to_wishlist(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -131,6 +162,7 @@ async fn add_to_wishlist(
     Ok((StatusCode::CREATED, Json(Items { items: wishlist::list(&state.app.db, user_id).await?, next_cursor: None })))
 }
 
+#[utoipa::path(delete, path = "/me/wishlist/{sku}", tag = "plans", params(("sku" = String, Path, description = "The product's SKU.")), security(("session" = [])), responses((status = 204, description = "Removed."), (status = 404, description = "That product is not on the wishlist.", body = Problem, content_type = "application/problem+json")))]
 async fn remove_from_wishlist(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -145,6 +177,7 @@ async fn remove_from_wishlist(
     }
 }
 
+#[utoipa::path(get, path = "/me/support-requests", tag = "plans", security(("session" = [])), responses((status = 200, description = "The shopper's support requests.", body = Items<SupportRequest>)))]
 async fn my_support_requests(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -153,7 +186,7 @@ async fn my_support_requests(
     Ok(Json(Items { items: support::list(&state.app.db, Some(user.id), 100).await?, next_cursor: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SupportBody {
     subject: String,
@@ -163,12 +196,13 @@ struct SupportBody {
     priority: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Created {
     id: i64,
     priority: bool,
 }
 
+#[utoipa::path(post, path = "/me/support-requests", tag = "plans", request_body = SupportBody, security(("session" = [])), responses((status = 201, description = "The request is filed.", body = Created), (status = 403, description = "Priority asked for without `priority_support`.", body = Problem, content_type = "application/problem+json")))]
 async fn create_support_request(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -186,13 +220,14 @@ async fn create_support_request(
     Ok((StatusCode::CREATED, Json(Created { id, priority })))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PlansOverview {
     plans: Vec<Plan>,
     versions: Vec<VersionStats>,
     mrr_cents: i64,
 }
 
+#[utoipa::path(get, path = "/admin/plans", tag = "plans", security(("session" = ["admin"])), responses((status = 200, description = "Plans with subscribers and MRR per version.", body = PlansOverview)))]
 async fn admin_plans(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -204,7 +239,7 @@ async fn admin_plans(
     Ok(Json(PlansOverview { plans, versions, mrr_cents }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlanBody {
     name: String,
@@ -213,6 +248,7 @@ struct PlanBody {
 }
 
 /// `PUT /admin/plans/{key}`: saves a new version of a plan (subscribers keep theirs).
+#[utoipa::path(put, path = "/admin/plans/{key}", tag = "plans", params(("key" = String, Path, description = "The plan's key.")), request_body = PlanBody, security(("session" = ["admin"])), responses((status = 200, description = "The plan's new version.", body = Plan), (status = 404, description = "No such plan.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_put_plan(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -231,6 +267,7 @@ async fn admin_put_plan(
     Ok(Json(plans::save_plan(&state.app, &key, &edit, admin.id).await?))
 }
 
+#[utoipa::path(get, path = "/admin/invoices", tag = "plans", security(("session" = ["admin"])), responses((status = 200, description = "The shop's invoices, newest first.", body = Items<InvoiceRow>)))]
 async fn admin_open_invoices(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -239,6 +276,7 @@ async fn admin_open_invoices(
     Ok(Json(Items { items: plans::invoices(&state.app.db, None, 500).await?, next_cursor: None }))
 }
 
+#[utoipa::path(post, path = "/admin/invoices/{id}/paid", tag = "plans", params(("id" = i64, Path, description = "The invoice's id.")), security(("session" = ["admin"])), responses((status = 204, description = "The payment is recorded."), (status = 404, description = "No such invoice.", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Already paid.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_mark_paid(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -250,6 +288,7 @@ async fn admin_mark_paid(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/admin/support-requests", tag = "plans", security(("session" = ["admin"])), responses((status = 200, description = "The support queue, priority requests first.", body = Items<SupportRequest>)))]
 async fn admin_support_queue(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

@@ -66,6 +66,7 @@ fn event_json(change: &PriceChanged) -> String {
     serde_json::to_string(&live).unwrap_or_default()
 }
 
+#[utoipa::path(get, path = "/prices/stream", tag = "catalog", responses((status = 200, description = "Server-Sent Events: an `event: price` with the product's SKU and new price for every price change, until the server shuts down.", content_type = "text/event-stream", body = String)))]
 pub async fn stream(State(state): State<ApiState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = state.prices.subscribe();
     let shutdown = state.shutdown.clone();

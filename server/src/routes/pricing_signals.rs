@@ -2,6 +2,7 @@
 
 use super::api::constant_time_eq;
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::pricing::offers::{parse_batch, OfferProblem, RawOffer};
@@ -11,6 +12,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{post, put};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(put_competitor_prices, simulate))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -18,7 +25,7 @@ pub fn router() -> Router<ApiState> {
         .route("/admin/pricing/simulate", post(simulate))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct OfferBatch {
     offers: Vec<RawOffer>,
 }
@@ -38,6 +45,7 @@ fn row_problem(problem: OfferProblem) -> ApiError {
 /// `PUT /competitor-prices` with `{ "offers": [{ "sku", "source", "price_cents", "observed_at" }] }`:
 /// the owner's session or the inventory bearer token. Every row is checked before anything
 /// is written; the affected products are repriced in the import's transaction.
+#[utoipa::path(put, path = "/competitor-prices", tag = "pricing", request_body = OfferBatch, security(("inventory_token" = []), ("session" = ["admin"])), responses((status = 200, description = "What was imported and repriced.", body = ImportSummary), (status = 422, description = "A row is refused (`row`, `field`); nothing is imported.", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(name = "api.put_competitor_prices", skip(state, identity, headers, body))]
 async fn put_competitor_prices(
     State(state): State<ApiState>,
@@ -71,7 +79,7 @@ async fn put_competitor_prices(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SimulationRequest {
     sku: String,
     rules: app::pricing::domain::RuleSet,
@@ -79,6 +87,7 @@ struct SimulationRequest {
 
 /// `POST /admin/pricing/simulate` with `{ "sku", "rules" }`: the last 30 days of the product
 /// under the rules in force and under `rules`. Saves nothing.
+#[utoipa::path(post, path = "/admin/pricing/simulate", tag = "pricing", request_body = SimulationRequest, security(("session" = ["admin"])), responses((status = 200, description = "The product's last 30 days under the rules in force and under `rules`.", body = app::pricing::api::SimulationReport), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(name = "api.simulate_pricing", skip(state, identity, request))]
 async fn simulate(
     State(state): State<ApiState>,

@@ -4,6 +4,7 @@
 
 use super::api::Items;
 use super::error::ApiError;
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::ssr::Identity;
 use app::catalog::domain::Product;
@@ -17,6 +18,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(recommendations))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new().route("/recommendations", get(recommendations))
@@ -27,15 +34,20 @@ pub fn click_router() -> Router<ApiState> {
     Router::new().route("/rec/{kind}/{sku}", get(click))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RecommendationQuery {
+    /// `upsell`, `cross_sell`, `frequently_bought_together` or `for_you`.
     kind: Option<String>,
+    /// The product the recommendations are for (all kinds but `for_you`).
     sku: Option<String>,
+    /// 1 to 50 (8 by default).
     limit: Option<i64>,
 }
 
 /// Upsell, cross-sell and frequently-bought-together around `sku` (anyone); `for_you` for
 /// the logged-in shopper whose plan includes personalized recommendations.
+#[utoipa::path(get, path = "/recommendations", tag = "recommendations", params(RecommendationQuery), security((), ("session" = [])), responses((status = 200, description = "Recommended products, best first.", body = Items<Product>), (status = 403, description = "`for_you` without a plan that includes it.", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json")))]
 async fn recommendations(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

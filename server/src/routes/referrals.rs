@@ -12,6 +12,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use utoipa::OpenApi;
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(my_referral, admin_funnel))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new().route("/me/referral", get(my_referral)).route("/admin/referrals", get(admin_funnel))
@@ -39,6 +45,7 @@ async fn follow_link(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/me/referral", tag = "loyalty", security(("session" = [])), responses((status = 200, description = "The shopper's referral link and its funnel.", body = MyReferral)))]
 async fn my_referral(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -47,6 +54,7 @@ async fn my_referral(
     Ok(Json(referrals::my_referral(&state.app.db, user.id).await?))
 }
 
+#[utoipa::path(get, path = "/admin/referrals", tag = "loyalty", security(("session" = ["admin"])), responses((status = 200, description = "The shop's referral funnel.", body = ReferralFunnel)))]
 async fn admin_funnel(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

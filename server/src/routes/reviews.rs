@@ -5,6 +5,7 @@
 
 use super::api::{parse_sku, Items};
 use super::error::{ApiError, ApiJson};
+use super::openapi::Problem;
 use super::ApiState;
 use app::accounts::domain::User;
 use app::accounts::ssr::Identity;
@@ -19,6 +20,29 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The operations of this module for the OpenAPI document (see `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_reviews,
+    post_review,
+    list_questions,
+    post_question,
+    post_answer,
+    helpful,
+    vote_question,
+    vote_answer,
+    my_reviews,
+    admin_queue,
+    admin_moderate,
+    admin_settings,
+    admin_put_settings,
+    admin_put_review,
+    admin_put_answer,
+    admin_put_question
+))]
+pub(super) struct Doc;
 
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -50,7 +74,7 @@ pub(super) fn rate_limited(state: &ApiState, user: &User, identity: &Identity) -
 }
 
 /// A review with its disclosures spelled out, as shown on the page.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ReviewJson {
     #[serde(flatten)]
     review: Review,
@@ -65,7 +89,7 @@ impl From<Review> for ReviewJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SummaryJson {
     count: i64,
     /// "4.3", or null without reviews.
@@ -80,7 +104,7 @@ impl From<RatingSummary> for SummaryJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ReviewList {
     items: Vec<ReviewJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,15 +112,19 @@ struct ReviewList {
     summary: SummaryJson,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ReviewQuery {
+    /// `newest` (the default), `helpful`, `rating_high` or `rating_low`.
     sort: Option<String>,
+    /// Only reviews with this many stars (1 to 5).
     stars: Option<i64>,
     /// The `next_cursor` of the previous page (a page number).
     cursor: Option<String>,
 }
 
 /// Approved reviews only, `PAGE_SIZE` per page, with the product's rating summary.
+#[utoipa::path(get, path = "/products/{sku}/reviews", tag = "reviews", params(("sku" = String, Path, description = "The product's SKU."), ReviewQuery), responses((status = 200, description = "A page of the product's approved reviews with the rating summary.", body = ReviewList), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json")))]
 async fn list_reviews(
     State(state): State<ApiState>,
     Path(sku): Path<String>,
@@ -133,7 +161,7 @@ async fn list_reviews(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReviewBody {
     rating: i64,
@@ -142,6 +170,7 @@ struct ReviewBody {
 }
 
 /// Writes the caller's review (201), or rewrites it (200; back to moderation).
+#[utoipa::path(post, path = "/products/{sku}/reviews", tag = "reviews", params(("sku" = String, Path, description = "The product's SKU.")), request_body = ReviewBody, security(("session" = [])), responses((status = 201, description = "The review (it waits for moderation unless published at once).", body = ReviewJson), (status = 200, description = "The shopper's review of this product, edited (back to moderation).", body = ReviewJson), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many posts this minute (`Retry-After`).", body = Problem, content_type = "application/problem+json")))]
 async fn post_review(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -161,6 +190,7 @@ async fn post_review(
     Ok((status, Json(ReviewJson::from(saved.review))).into_response())
 }
 
+#[utoipa::path(get, path = "/products/{sku}/questions", tag = "reviews", params(("sku" = String, Path, description = "The product's SKU.")), responses((status = 200, description = "The product's published questions with their answers.", body = Items<Question>), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json")))]
 async fn list_questions(
     State(state): State<ApiState>,
     Path(sku): Path<String>,
@@ -170,12 +200,13 @@ async fn list_questions(
     Ok(Json(Items { items: reviews::questions(&state.app.db, sku.as_str(), 50).await?, next_cursor: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TextBody {
     body: String,
 }
 
+#[utoipa::path(post, path = "/products/{sku}/questions", tag = "reviews", params(("sku" = String, Path, description = "The product's SKU.")), request_body = TextBody, security(("session" = [])), responses((status = 201, description = "The question (it waits for moderation).", body = Question), (status = 404, description = "No such product.", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many posts this minute (`Retry-After`).", body = Problem, content_type = "application/problem+json")))]
 async fn post_question(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -193,6 +224,7 @@ async fn post_question(
     Ok((StatusCode::CREATED, Json(question)).into_response())
 }
 
+#[utoipa::path(post, path = "/questions/{id}/answers", tag = "reviews", params(("id" = i64, Path, description = "The question's id.")), request_body = TextBody, security(("session" = [])), responses((status = 201, description = "The answer.", body = Answer), (status = 403, description = "Only staff and buyers of the product answer.", body = Problem, content_type = "application/problem+json"), (status = 404, description = "No such question.", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many posts this minute (`Retry-After`).", body = Problem, content_type = "application/problem+json")))]
 async fn post_answer(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -210,12 +242,13 @@ async fn post_answer(
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Helpful {
     helpful_count: i64,
 }
 
 /// One helpful vote per shopper; voting again changes nothing.
+#[utoipa::path(post, path = "/reviews/{id}/helpful", tag = "reviews", params(("id" = i64, Path, description = "The review's id.")), security(("session" = [])), responses((status = 200, description = "The review's helpful votes (one per shopper).", body = Helpful), (status = 404, description = "No such review.", body = Problem, content_type = "application/problem+json")))]
 async fn helpful(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -228,11 +261,12 @@ async fn helpful(
     Ok(Json(Helpful { helpful_count }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Votes {
     votes: i64,
 }
 
+#[utoipa::path(post, path = "/questions/{id}/votes", tag = "reviews", params(("id" = i64, Path, description = "The question's id.")), security(("session" = [])), responses((status = 200, description = "The question's votes.", body = Votes), (status = 404, description = "No such question.", body = Problem, content_type = "application/problem+json")))]
 async fn vote_question(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -245,6 +279,7 @@ async fn vote_question(
     Ok(Json(Votes { votes }))
 }
 
+#[utoipa::path(post, path = "/answers/{id}/votes", tag = "reviews", params(("id" = i64, Path, description = "The answer's id.")), security(("session" = [])), responses((status = 200, description = "The answer's votes.", body = Votes), (status = 404, description = "No such answer.", body = Problem, content_type = "application/problem+json")))]
 async fn vote_answer(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -258,6 +293,7 @@ async fn vote_answer(
 }
 
 /// The caller's reviews in any state, with the moderator's reason when rejected.
+#[utoipa::path(get, path = "/me/reviews", tag = "reviews", security(("session" = [])), responses((status = 200, description = "The shopper's reviews with their status.", body = Items<ReviewJson>)))]
 async fn my_reviews(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -267,6 +303,7 @@ async fn my_reviews(
     Ok(Json(Items { items, next_cursor: None }))
 }
 
+#[utoipa::path(get, path = "/admin/moderation", operation_id = "admin_review_queue", tag = "reviews", security(("session" = ["admin"])), responses((status = 200, description = "Reviews, questions and answers waiting for moderation, with why.", body = Items<app::reviews::domain::QueueItem>)))]
 async fn admin_queue(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -275,14 +312,14 @@ async fn admin_queue(
     Ok(Json(Items { items: reviews::queue(&state.app.db, 200).await?, next_cursor: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ModerationItem {
     kind: Target,
     id: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ModerationRequest {
     items: Vec<ModerationItem>,
@@ -292,12 +329,13 @@ struct ModerationRequest {
     reason: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Moderated {
     changed: usize,
 }
 
 /// Approves or rejects items in bulk (each kind in one transaction).
+#[utoipa::path(post, path = "/admin/moderation", operation_id = "admin_review_moderate", tag = "reviews", request_body = ModerationRequest, security(("session" = ["admin"])), responses((status = 200, description = "How many items changed.", body = Moderated)))]
 async fn admin_moderate(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -323,13 +361,14 @@ async fn admin_moderate(
     Ok(Json(Moderated { changed }))
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SettingsJson {
     auto_approve_verified: bool,
     blocklist: Vec<String>,
 }
 
+#[utoipa::path(get, path = "/admin/moderation/settings", tag = "reviews", security(("session" = ["admin"])), responses((status = 200, description = "The moderation settings.", body = SettingsJson)))]
 async fn admin_settings(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -343,6 +382,7 @@ async fn admin_settings(
     }))
 }
 
+#[utoipa::path(put, path = "/admin/moderation/settings", tag = "reviews", request_body = SettingsJson, security(("session" = ["admin"])), responses((status = 204, description = "Saved.")))]
 async fn admin_put_settings(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -356,7 +396,7 @@ async fn admin_put_settings(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReviewEdit {
     /// The shop's public reply.
@@ -365,6 +405,7 @@ struct ReviewEdit {
     sponsored_by: Option<String>,
 }
 
+#[utoipa::path(put, path = "/admin/reviews/{id}", tag = "reviews", params(("id" = i64, Path, description = "The review's id.")), request_body = ReviewEdit, security(("session" = ["admin"])), responses((status = 204, description = "Saved."), (status = 404, description = "No such review.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_put_review(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -386,12 +427,13 @@ async fn admin_put_review(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AnswerEdit {
     sponsored_by: String,
 }
 
+#[utoipa::path(put, path = "/admin/answers/{id}", tag = "reviews", params(("id" = i64, Path, description = "The answer's id.")), request_body = AnswerEdit, security(("session" = ["admin"])), responses((status = 204, description = "Saved."), (status = 404, description = "No such answer.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_put_answer(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,
@@ -405,13 +447,14 @@ async fn admin_put_answer(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct QuestionEdit {
     /// The answer to feature, or null for none.
     featured_answer_id: Option<i64>,
 }
 
+#[utoipa::path(put, path = "/admin/questions/{id}", tag = "reviews", params(("id" = i64, Path, description = "The question's id.")), request_body = QuestionEdit, security(("session" = ["admin"])), responses((status = 204, description = "Saved."), (status = 404, description = "No such question or answer.", body = Problem, content_type = "application/problem+json")))]
 async fn admin_put_question(
     State(state): State<ApiState>,
     Extension(identity): Extension<Identity>,

@@ -14,6 +14,7 @@ mod flags;
 mod helpers;
 mod insights;
 mod loyalty;
+mod openapi;
 mod operations;
 mod outbox;
 mod plans;
