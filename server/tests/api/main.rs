@@ -4,11 +4,13 @@
 mod accounts;
 mod admin_pricing;
 mod analytics;
+mod backups;
 mod catalog;
 mod checkout;
 mod community;
 mod errors;
 mod experiments;
+mod faults;
 mod flags;
 mod helpers;
 mod insights;
