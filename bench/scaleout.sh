@@ -42,6 +42,9 @@ PG_BIN=/usr/lib/postgresql/15/bin
 [ -x "$PG_BIN/initdb" ] || die "PostgreSQL server binaries not found (./x bench installs postgresql)"
 
 DIR="$(mktemp -d "$TMP_PARENT/scaleout.XXXXXX")"
+# The cluster lives in a directory of its own under /tmp: the postgres user cannot enter
+# run.sh's private temporary directory.
+PG_DIR="$(mktemp -d /tmp/mercato-scaleout-pg.XXXXXX)"
 PIDS=()
 NGINX_PID=""
 as_postgres() {
@@ -53,8 +56,8 @@ cleanup() {
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  [ -d "$DIR/pg/data" ] && as_postgres "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -m fast stop >/dev/null 2>&1
-  rm -rf "$DIR"
+  [ -d "$PG_DIR/data" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1
+  rm -rf "$DIR" "$PG_DIR"
 }
 trap cleanup EXIT
 
@@ -75,13 +78,12 @@ wait_healthy() {
 }
 
 PG_PORT="$(free_port)"
-mkdir -p "$DIR/pg"
-[ "$(id -u)" -eq 0 ] && chown postgres "$DIR/pg"
+[ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
 say "start PostgreSQL on 127.0.0.1:$PG_PORT"
-as_postgres "$PG_BIN/initdb" -D "$DIR/pg/data" -A trust -U mercato >/dev/null
+as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U mercato >/dev/null
 # max_connections: each server's pool (MERCATO_DB_MAX_CONNECTIONS) plus the generator's.
-as_postgres "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -w -l "$DIR/pg/log" \
-  -o "-p $PG_PORT -k $DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0" \
+as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w -l "$PG_DIR/log" \
+  -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0" \
   start >/dev/null
 PG_URL="postgres://mercato@127.0.0.1:$PG_PORT"
 
