@@ -112,6 +112,7 @@ APP_OFF_PID=""
 APP_ON_PID=""
 ANCHORS_PID=""
 PRICES_PID=""
+SCALEOUT_PID=""
 stop() {
   local pid="$1"
   [ -n "$pid" ] || return 0
@@ -120,6 +121,7 @@ stop() {
 }
 cleanup() {
   stop "$PRICES_PID"
+  stop "$SCALEOUT_PID"
   stop "$APP_PID"
   stop "$APP_OFF_PID"
   stop "$APP_ON_PID"
@@ -189,9 +191,9 @@ run_scaleout() {
   say "scale-out: ${SCALEOUT_SHOPPERS:-200} shoppers through nginx on 2 servers and on 1, one PostgreSQL"
   bash "$ROOT/bench/scaleout.sh" --bin "$BIN" --tmp "$TMP" --out "$SCALEOUT" \
     --seconds "${SCALEOUT_SECONDS:-60}" --shoppers "${SCALEOUT_SHOPPERS:-200}" &
-  PRICES_PID=$!
-  wait "$PRICES_PID" || die "the scale-out measurements failed"
-  PRICES_PID=""
+  SCALEOUT_PID=$!
+  wait "$SCALEOUT_PID" || die "the scale-out measurements failed"
+  SCALEOUT_PID=""
 }
 
 if [ "$MODE" = scaleout ]; then

@@ -60,6 +60,8 @@ cleanup() {
   rm -rf "$DIR" "$PG_DIR"
 }
 trap cleanup EXIT
+# A signal exits through the EXIT trap, so run.sh stopping this script stops what it started.
+trap 'exit 130' INT TERM
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
