@@ -29,6 +29,11 @@ and JSON files:
            "max"}}, "report_ms": {...same...}, "sessions_90d", "orders_90d", ...}
   flags:   from `mercato bench-flags`, {"n", "runs", "rules", "eval_ns_10_rules",
            "eval_ns_first_rule", "rollout_share"}
+  scaleout: from bench/scaleout.sh, {"runs": [two servers, one server]}, each the JSON of
+           `mercato bench-shoppers`: {"servers", "shoppers", "seconds", "requests",
+           "requests_per_s", "status_5xx", "transport_errors", "orders", "refused_checkouts",
+           "units_sold", "oversold_skus", "stock_mismatches", "routes": {route: {"n", "p50",
+           "p95", "p99", "max", "status"}}}
   repricing: from `mercato bench-repricing`, {"backend", "skus", "rounds", "body_bytes",
            "import_ms": {"n", "p50", "p95", "p99", "max"}, "repriced_per_round", "goal_ms"}
 Each input is optional (`bench/run.sh prices` passes only --prices); only the figures of
@@ -345,6 +350,37 @@ def repricing_figures(repricing):
     ]
 
 
+SCALEOUT_ROUTES = ("home", "category", "product", "add_to_cart", "cart", "checkout")
+
+
+def scaleout_figures(scaleout):
+    two, one = scaleout["runs"]
+    how = (f"{two['shoppers']} simulated shoppers (browse, cart, checkout) for {two['seconds']:.0f} s through "
+           f"nginx, app servers on one PostgreSQL, all on this machine's shared cores")
+    anchor = f"the same load on 1 server behind nginx (same run, {one['seconds']:.0f} s)"
+    ratio = two["requests_per_s"] / one["requests_per_s"] if one["requests_per_s"] else None
+    figs = [
+        figure("scaleout_2_servers_req_per_s", round(two["requests_per_s"], 1), f"req/s, 2 servers, {how}",
+               anchor=anchor, ratio=ratio),
+        figure("scaleout_1_server_req_per_s", round(one["requests_per_s"], 1), f"req/s, 1 server, {how}"),
+        figure("scaleout_5xx", two["status_5xx"] + one["status_5xx"], "5xx responses, both runs", goal="<= 0"),
+        figure("scaleout_transport_errors", two["transport_errors"] + one["transport_errors"],
+               "requests without an HTTP answer, both runs", goal="<= 0"),
+        figure("scaleout_oversells",
+               sum(len(run["oversold_skus"]) + len(run["stock_mismatches"]) for run in (two, one)),
+               "products sold beyond their stock or whose stock is not start - units sold, both runs",
+               goal="<= 0"),
+        figure("scaleout_2_servers_orders", two["orders"], f"orders placed, 2 servers, {how}"),
+    ]
+    for route in SCALEOUT_ROUTES:
+        if route in two["routes"] and route in one["routes"]:
+            p95_two, p95_one = two["routes"][route]["p95"], one["routes"][route]["p95"]
+            figs.append(figure(f"scaleout_{route}_p95_ms", round(p95_two, 1), f"ms, p95 of {route}, 2 servers, {how}",
+                               anchor=f"p95 of {route} on 1 server (same run)",
+                               ratio=p95_two / p95_one if p95_one else None))
+    return figs
+
+
 DASHBOARD_GOAL_MS = 100  # server time of /admin's dashboard at 1,000,000 events
 
 
@@ -399,6 +435,7 @@ def main():
     parser.add_argument("--analytics")
     parser.add_argument("--flags")
     parser.add_argument("--repricing")
+    parser.add_argument("--scaleout")
     parser.add_argument("--out", required=True)
     parser.add_argument("--load")
     parser.add_argument("--rounds", type=int)
@@ -407,9 +444,9 @@ def main():
     if args.samples and (not args.load or not args.rounds):
         parser.error("--samples needs --load and --rounds")
     if not (args.samples or args.sizes or args.prices or args.assign or args.recs or args.analytics or args.flags
-            or args.repricing):
-        parser.error("nothing to report: give --samples, --sizes, --prices, --assign, --recs, --analytics, --flags "
-                     "and/or --repricing")
+            or args.repricing or args.scaleout):
+        parser.error("nothing to report: give --samples, --sizes, --prices, --assign, --recs, --analytics, --flags, "
+                     "--repricing and/or --scaleout")
 
     figs, series, per_file, prices, assign, reviews_fixture, recs = [], {}, {}, None, None, None, None
     if args.reviews_fixture:
@@ -446,6 +483,11 @@ def main():
     if args.repricing:
         with open(args.repricing, encoding="utf-8") as f:
             figs += repricing_figures(json.load(f))
+    scaleout = None
+    if args.scaleout:
+        with open(args.scaleout, encoding="utf-8") as f:
+            scaleout = json.load(f)
+        figs += scaleout_figures(scaleout)
     if args.entitlement_checks:
         figs += entitlement_cache_figures(read_tsv(args.entitlement_checks))
     if reviews_fixture:
@@ -514,6 +556,21 @@ def main():
             viewers = (f"   {split['shopper']['p99']:>12.3f} {split['visitor']['p99']:>12.3f}" if split else "")
             print(f"  {kind:<28} " + " ".join(f"{lat[k]:>8.3f}" for k in ("p50", "p95", "p99", "max")) + viewers)
         print()
+    if scaleout:
+        for run in scaleout["runs"]:
+            print(f"Scale-out, {run['servers']} server(s) behind nginx on one PostgreSQL: {run['shoppers']} shoppers, "
+                  f"{run['seconds']:.0f} s, {run['requests']:,} requests ({run['requests_per_s']:,.1f}/s), "
+                  f"{run['orders']:,} orders, {run['refused_checkouts']:,} checkouts refused (409), "
+                  f"{run['status_5xx']} 5xx, {run['transport_errors']} without answer, "
+                  f"{len(run['oversold_skus'])} oversold")
+            print(f"  {'route (ms)':<14} {'n':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}   statuses")
+            for route in SCALEOUT_ROUTES:
+                lat = run["routes"].get(route)
+                if lat:
+                    statuses = ", ".join(f"{k}: {v:,}" for k, v in lat["status"].items())
+                    print(f"  {route:<14} {lat['n']:>8,} " + " ".join(f"{lat[k]:>8.1f}" for k in ("p50", "p95", "p99", "max"))
+                          + f"   {statuses}")
+            print()
     header = ("name", "value", "unit", "ratio", "goal", "result")
     rows = [(f["name"], fmt_value(f["value"]), f["unit"], "-" if f["ratio"] is None else f"{f['ratio']:.3f}",
              f["goal"] or "-", verdict(f)) for f in figs]

@@ -49,15 +49,22 @@
 # Writes target/bench/<name>.json ({"name", "value", "unit", "anchor", "ratio", "goal"})
 # and prints a table. Everything runs on 127.0.0.1; the run takes about twelve minutes.
 #
-# Usage: bench/run.sh          everything
-#        bench/run.sh prices   only the dynamic-pricing figures (about two minutes)
+# - Scale-out (bench/scaleout.sh, its own PostgreSQL, nginx and servers, about three
+#   minutes): 200 simulated shoppers (browse, cart, checkout) for 60 s through nginx on two
+#   app servers sharing one PostgreSQL, then on one; per-route p95, throughput, 5xx and
+#   oversells (checked in the database), and the two-server throughput as a ratio to one.
+#
+# Usage: bench/run.sh            everything
+#        bench/run.sh prices     only the dynamic-pricing figures (about two minutes)
+#        bench/run.sh scaleout   only the scale-out figures; SCALEOUT_SECONDS (default 60) and
+#                                SCALEOUT_SHOPPERS (default 200) shorten a trial run
 set -euo pipefail
 
 MODE="${1:-all}"
 case "$MODE" in
-  all | prices) ;;
+  all | prices | scaleout) ;;
   *)
-    echo "usage: bench/run.sh [prices]" >&2
+    echo "usage: bench/run.sh [prices | scaleout]" >&2
     exit 2
     ;;
 esac
@@ -92,11 +99,12 @@ die() {
 
 TOOLS=(wrk gzip brotli curl python3)
 [ "$MODE" = prices ] && TOOLS=(python3)
+[ "$MODE" = scaleout ] && TOOLS=(curl python3)
 for tool in "${TOOLS[@]}"; do
   command -v "$tool" >/dev/null || die "$tool not found (./x bench installs wrk and brotli)"
 done
 [ -x "$BIN" ] || die "release binary $BIN not found: run ./x build first"
-[ "$MODE" = prices ] || [ -d "$PKG" ] || die "$PKG not found: run ./x build first"
+[ "$MODE" != all ] || [ -d "$PKG" ] || die "$PKG not found: run ./x build first"
 
 TMP="$(mktemp -d /tmp/mercato-bench.XXXXXX)"
 APP_PID=""
@@ -104,6 +112,7 @@ APP_OFF_PID=""
 APP_ON_PID=""
 ANCHORS_PID=""
 PRICES_PID=""
+SCALEOUT_PID=""
 stop() {
   local pid="$1"
   [ -n "$pid" ] || return 0
@@ -112,6 +121,7 @@ stop() {
 }
 cleanup() {
   stop "$PRICES_PID"
+  stop "$SCALEOUT_PID"
   stop "$APP_PID"
   stop "$APP_OFF_PID"
   stop "$APP_ON_PID"
@@ -171,6 +181,27 @@ run_prices() {
   wait "$PRICES_PID" || die "the dynamic-pricing measurements failed"
   PRICES_PID=""
 }
+
+# ---------------------------------------------------------------------------------------
+# Scale-out: bench/scaleout.sh starts its own PostgreSQL, servers and nginx, and stops them.
+# ---------------------------------------------------------------------------------------
+
+SCALEOUT="$TMP/scaleout.json"
+run_scaleout() {
+  say "scale-out: ${SCALEOUT_SHOPPERS:-200} shoppers through nginx on 2 servers and on 1, one PostgreSQL"
+  bash "$ROOT/bench/scaleout.sh" --bin "$BIN" --tmp "$TMP" --out "$SCALEOUT" \
+    --seconds "${SCALEOUT_SECONDS:-60}" --shoppers "${SCALEOUT_SHOPPERS:-200}" &
+  SCALEOUT_PID=$!
+  wait "$SCALEOUT_PID" || die "the scale-out measurements failed"
+  SCALEOUT_PID=""
+}
+
+if [ "$MODE" = scaleout ]; then
+  run_scaleout
+  mkdir -p "$OUT"
+  python3 "$ROOT/bench/report.py" --scaleout "$SCALEOUT" --out "$OUT"
+  exit 0
+fi
 
 if [ "$MODE" = prices ]; then
   run_prices
@@ -502,6 +533,7 @@ RUST_LOG=warn "$BIN" bench-repricing >"$REPRICING" 2>"$TMP/repricing.log" || {
 }
 
 run_prices
+run_scaleout
 
 # ---------------------------------------------------------------------------------------
 # Figures: JSON files and the table.
@@ -513,4 +545,5 @@ python3 "$ROOT/bench/report.py" \
   --load "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${WRK_SECONDS}s" --rounds "$ROUNDS" \
   --product-path "$PRODUCT_PATH" --prices "$PRICES" --assign "$ASSIGN" \
   --entitlement-checks "$ENTITLEMENT_CHECKS" --loyalty "$LOYALTY" --reviews-fixture "$REVIEWS_FIXTURE" \
-  --recs "$RECS" --analytics "$ANALYTICS" --flags "$FLAGS" --repricing "$REPRICING"
+  --recs "$RECS" --analytics "$ANALYTICS" --flags "$FLAGS" --repricing "$REPRICING" \
+  --scaleout "$SCALEOUT"

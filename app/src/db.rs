@@ -41,6 +41,16 @@ pub struct Db {
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The newest migration this binary carries for `backend` (a restored backup may not be
+/// newer).
+pub fn newest_migration(backend: Backend) -> i64 {
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATOR,
+        Backend::Postgres => &POSTGRES_MIGRATOR,
+    };
+    migrator.iter().map(|migration| migration.version).max().unwrap_or(0)
+}
+
 impl Db {
     /// Connects to `database_url` (`sqlite://…` or `postgres://…`).
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {

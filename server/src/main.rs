@@ -22,6 +22,23 @@ enum Command {
         #[arg(long, default_value_t = 400)]
         orders: u64,
     },
+    /// Copy the running shop's SQLite database to a new file (online: the server keeps
+    /// serving). PostgreSQL: use pg_dump or WAL archiving (see README.md, "Backups").
+    Backup {
+        /// The backup file to write; it must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Replace the SQLite database of DATABASE_URL by a backup, after checking it. Stop the
+    /// server first.
+    Restore {
+        /// The backup file to restore.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a database that already holds tables.
+        #[arg(long)]
+        force: bool,
+    },
     /// Administer accounts.
     Admin {
         #[command(subcommand)]
@@ -95,6 +112,20 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         count: usize,
     },
+    /// Run SHOPPERS simulated shoppers (browse, cart, checkout) against TARGET for SECONDS,
+    /// check the stock on DATABASE_URL afterwards and print JSON, for `bench/scaleout.sh`.
+    #[command(hide = true)]
+    BenchShoppers {
+        #[arg(long)]
+        target: String,
+        #[arg(long, default_value_t = 200)]
+        shoppers: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// How many app servers are behind TARGET (a label in the JSON).
+        #[arg(long, default_value_t = 1)]
+        servers: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,6 +157,14 @@ async fn main() -> anyhow::Result<()> {
             db.migrate().await?;
             seed::seed_demo(&db, orders, true).await?;
         }
+        Command::Backup { to } => {
+            let summary = server::backup::backup(&settings.database_url, &to).await?;
+            println!("backup written: {summary}");
+        }
+        Command::Restore { from, force } => {
+            let summary = server::backup::restore(&settings.database_url, &from, force).await?;
+            println!("restored: {summary}");
+        }
         Command::Admin { command: AdminCommand::Create { email } } => {
             let db = app::db::Db::connect(&settings.database_url, 2).await?;
             db.migrate().await?;
@@ -145,6 +184,9 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchFlagsFixture { count } => server::bench_flags::fixture(&settings.database_url, count).await?,
         Command::BenchAnalytics { events } => server::bench_analytics::run(&settings.database_url, events).await?,
         Command::BenchRepricing { skus, rounds } => server::bench_repricing::run(skus, rounds).await?,
+        Command::BenchShoppers { target, shoppers, seconds, servers } => {
+            server::bench_shoppers::run(&settings.database_url, &target, shoppers, seconds, servers).await?
+        }
         Command::BenchReviewsFixture { count } => server::bench_reviews::run(&settings.database_url, count).await?,
     }
     Ok(())
