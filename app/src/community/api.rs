@@ -184,11 +184,7 @@ pub async fn moderate_posts(ids: Option<Vec<i64>>, decision: String, reason: Opt
     let state = crate::state::state()?;
     let admin = crate::state::identity().await?.require_admin()?.clone();
     let result = async {
-        let decision = match decision.as_str() {
-            "approve" => crate::reviews::ssr::Decision::Approve,
-            "reject" => crate::reviews::ssr::Decision::Reject(reason.unwrap_or_default()),
-            _ => return Err(AppError::invalid("decision", "Approve or reject.")),
-        };
+        let decision = crate::reviews::ssr::Decision::parse(&decision, reason)?;
         let changed = super::ssr::moderate(&state.db, admin.id, &ids.unwrap_or_default(), &decision).await?;
         let verb = if decision == crate::reviews::ssr::Decision::Approve { "Approved" } else { "Rejected" };
         Ok(format!("{verb} {changed} post{}.", if changed == 1 { "" } else { "s" }))

@@ -26,36 +26,9 @@ pub const MAX_TERM_CHARS: usize = 40;
 pub const MARK_START: char = '\u{2}';
 pub const MARK_END: char = '\u{3}';
 
-/// A field that failed validation, with the message shown next to it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
-    FieldError { field, message: message.into() }
-}
-
-/// User text, trimmed, control characters other than newlines and tabs refused, between
-/// `min` and `max` characters.
-fn text(field: &'static str, raw: &str, what: &str, min: usize, max: usize) -> Result<String, FieldError> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(field_error(field, format!("Write {what}.")));
-    }
-    let length = trimmed.chars().count();
-    if length < min {
-        return Err(field_error(field, format!("Write at least {min} characters for {what}.")));
-    }
-    if length > max {
-        return Err(field_error(field, format!("Keep {what} to {max} characters (this has {length}).")));
-    }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(field_error(field, "Remove the control characters."));
-    }
-    Ok(trimmed.replace("\r\n", "\n"))
-}
+/// Posts are validated like reviews: the same field errors, the same rules for user text.
+pub use crate::reviews::domain::FieldError;
+use crate::reviews::domain::{field_error, text};
 
 /// A new topic: its category, title and opening post, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]

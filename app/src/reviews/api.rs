@@ -317,11 +317,7 @@ pub async fn moderate(items: Option<Vec<String>>, decision: String, reason: Opti
     let state = crate::state::state()?;
     let admin = crate::state::identity().await?.require_admin()?.clone();
     let result = async {
-        let decision = match decision.as_str() {
-            "approve" => super::ssr::Decision::Approve,
-            "reject" => super::ssr::Decision::Reject(reason.unwrap_or_default()),
-            _ => return Err(AppError::invalid("decision", "Approve or reject.")),
-        };
+        let decision = super::ssr::Decision::parse(&decision, reason)?;
         let mut groups: Vec<(super::domain::Target, Vec<i64>)> = Vec::new();
         for item in items.unwrap_or_default() {
             let parsed = item

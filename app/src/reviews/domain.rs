@@ -53,17 +53,21 @@ pub struct FieldError {
     pub message: String,
 }
 
-fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
+pub(crate) fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
     FieldError { field, message: message.into() }
 }
 
-/// User text, trimmed, with control characters other than newlines refused; `max` chars.
-fn text(field: &'static str, raw: &str, what: &str, max: usize) -> Result<String, FieldError> {
+/// User text (reviews, Q&A, community posts), trimmed, with control characters other than
+/// newlines and tabs refused, between `min` and `max` characters.
+pub(crate) fn text(field: &'static str, raw: &str, what: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(field_error(field, format!("Write {what}.")));
     }
     let length = trimmed.chars().count();
+    if length < min {
+        return Err(field_error(field, format!("Write at least {min} characters for {what}.")));
+    }
     if length > max {
         return Err(field_error(field, format!("Keep {what} to {max} characters (this has {length}).")));
     }
@@ -84,8 +88,8 @@ pub struct ReviewDraft {
 impl ReviewDraft {
     pub fn parse(rating: i64, title: &str, body: &str) -> Result<ReviewDraft, FieldError> {
         let rating = Rating::new(rating).ok_or_else(|| field_error("rating", "Choose 1 to 5 stars."))?;
-        let title = text("title", title, "a title", TITLE_MAX)?;
-        let body = text("body", body, "your review", BODY_MAX)?;
+        let title = text("title", title, "a title", 1, TITLE_MAX)?;
+        let body = text("body", body, "your review", 1, BODY_MAX)?;
         Ok(ReviewDraft { rating, title, body })
     }
 
@@ -98,24 +102,24 @@ impl ReviewDraft {
 
 /// A question or an answer, validated.
 pub fn parse_question(body: &str) -> Result<String, FieldError> {
-    text("body", body, "your question", QA_MAX)
+    text("body", body, "your question", 1, QA_MAX)
 }
 
 pub fn parse_answer(body: &str) -> Result<String, FieldError> {
-    text("body", body, "your answer", QA_MAX)
+    text("body", body, "your answer", 1, QA_MAX)
 }
 
 /// A moderator's reason for rejecting (required, so the author can be told why).
 pub fn parse_reason(reason: &str) -> Result<String, FieldError> {
-    text("reason", reason, "a reason", REASON_MAX)
+    text("reason", reason, "a reason", 1, REASON_MAX)
 }
 
 pub fn parse_reply(reply: &str) -> Result<String, FieldError> {
-    text("reply", reply, "a reply", REPLY_MAX)
+    text("reply", reply, "a reply", 1, REPLY_MAX)
 }
 
 pub fn parse_sponsor(name: &str) -> Result<String, FieldError> {
-    text("sponsored_by", name, "the sponsor's name", SPONSOR_MAX)
+    text("sponsored_by", name, "the sponsor's name", 1, SPONSOR_MAX)
 }
 
 /// Words that always send an item to a human, one per line or comma-separated,

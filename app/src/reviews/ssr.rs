@@ -561,6 +561,17 @@ pub enum Decision {
     Reject(String),
 }
 
+impl Decision {
+    /// A moderation form's or request's `decision` (`approve` or `reject`) with its reason.
+    pub fn parse(decision: &str, reason: Option<String>) -> Result<Decision, AppError> {
+        match decision {
+            "approve" => Ok(Decision::Approve),
+            "reject" => Ok(Decision::Reject(reason.unwrap_or_default())),
+            _ => Err(AppError::invalid("decision", "Use approve or reject.")),
+        }
+    }
+}
+
 /// Applies one decision to several items of one kind, in one transaction; returns how many
 /// changed state.
 #[tracing::instrument(name = "reviews.moderate", skip(db, rules, ids, decision))]

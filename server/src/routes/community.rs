@@ -198,11 +198,7 @@ async fn admin_moderate(
     ApiJson(input): ApiJson<ModerationRequest>,
 ) -> Result<Json<Moderated>, ApiError> {
     let admin = identity.require_admin()?;
-    let decision = match input.decision.as_str() {
-        "approve" => Decision::Approve,
-        "reject" => Decision::Reject(input.reason.unwrap_or_default()),
-        _ => return Err(AppError::invalid("decision", "Use approve or reject.").into()),
-    };
+    let decision = Decision::parse(&input.decision, input.reason)?;
     let changed = community::moderate(&state.app.db, admin.id, &input.ids, &decision).await?;
     Ok(Json(Moderated { changed }))
 }
