@@ -43,6 +43,7 @@ const PLAIN_ROUTES: &[(&str, &str, Access, &str, &str)] = &[
     ("GET", "/metrics", Public, "/metrics", ""),
     ("GET", "/rec/{kind}/{sku}", Public, "/rec/upsell/COF-001", ""),
     ("GET", "/r/{code}", Public, "/r/AAAAAAAAAAAAAAAA", ""),
+    ("GET", "/api/v1/openapi.json", Public, "/api/v1/openapi.json", ""),
     ("GET", "/api/v1/products", Public, "/api/v1/products", ""),
     ("GET", "/api/v1/products/{sku}", Public, "/api/v1/products/COF-001", ""),
     ("PUT", "/api/v1/inventory/{sku}", Token, "/api/v1/inventory/COF-002", r#"{"stock": 40}"#),
