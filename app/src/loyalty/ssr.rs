@@ -189,26 +189,13 @@ pub async fn record_order_points(
         };
         append(conn, &entry, now).await?;
     }
-    // The plan the account may use now (a paused or ended plan earns like free).
-    let plan = crate::plans::ssr::compute_entitlements(conn, user_id, now).await?.plan;
-    let tier = Tier::of(earned_in_year(conn, user_id, now).await?);
-    let points = purchase_points(paid_cents, rules, plan_multiplier_bp(&plan), tier.multiplier_bp());
-    let entry = Entry {
-        user_id,
-        bucket: Bucket::Pending,
-        delta: points,
-        kind: "earn",
-        source: format!("order:{order_id}:earn"),
-        reason: format!("Order #{order_id} (yours when it ships)"),
-        actor_id: None,
-    };
-    append(conn, &entry, now).await?;
-    Ok(points)
+    let source = format!("order:{order_id}:earn");
+    earn_pending(conn, rules, user_id, paid_cents, source, format!("Order #{order_id} (yours when it ships)"), now)
+        .await
 }
 
 /// The pending earn of a post-purchase add-on of `sku` to an order: its paid price at the
-/// multipliers the order was placed with, pending until the order ships, like the order's.
-#[allow(clippy::too_many_arguments)]
+/// account's current multipliers, pending until the order ships, like the order's.
 pub async fn record_addon_points(
     conn: &mut AnyConnection,
     rules: &LoyaltyRules,
@@ -218,18 +205,26 @@ pub async fn record_addon_points(
     paid_cents: i64,
     now: i64,
 ) -> Result<i64, AppError> {
+    let source = format!("{}{sku}", addon_source_prefix(order_id));
+    let reason = format!("{sku} added to order #{order_id} (yours when it ships)");
+    earn_pending(conn, rules, user_id, paid_cents, source, reason, now).await
+}
+
+/// Writes a purchase's earn as pending points, at the plan's and tier's multipliers.
+async fn earn_pending(
+    conn: &mut AnyConnection,
+    rules: &LoyaltyRules,
+    user_id: i64,
+    paid_cents: i64,
+    source: String,
+    reason: String,
+    now: i64,
+) -> Result<i64, AppError> {
+    // The plan the account may use now (a paused or ended plan earns like free).
     let plan = crate::plans::ssr::compute_entitlements(conn, user_id, now).await?.plan;
     let tier = Tier::of(earned_in_year(conn, user_id, now).await?);
     let points = purchase_points(paid_cents, rules, plan_multiplier_bp(&plan), tier.multiplier_bp());
-    let entry = Entry {
-        user_id,
-        bucket: Bucket::Pending,
-        delta: points,
-        kind: "earn",
-        source: format!("{}{sku}", addon_source_prefix(order_id)),
-        reason: format!("{sku} added to order #{order_id} (yours when it ships)"),
-        actor_id: None,
-    };
+    let entry = Entry { user_id, bucket: Bucket::Pending, delta: points, kind: "earn", source, reason, actor_id: None };
     append(conn, &entry, now).await?;
     Ok(points)
 }
