@@ -6,7 +6,7 @@
 use super::api::OfferView;
 use super::domain::{PriceCause, SignalEvent, SimStart, MS_PER_DAY};
 use super::offers::{CompetitorOffer, OfferProblem};
-use super::ssr::reprice_many;
+use super::ssr::{reprice_many, value_rows};
 use crate::db::{Backend, Db};
 use crate::events::{self, Event};
 use crate::shared::{now_ms, AppError};
@@ -179,7 +179,7 @@ pub async fn import_offers(db: &Db, offers: &[CompetitorOffer]) -> Result<Import
              ON CONFLICT (sku, source) DO UPDATE SET price_cents = excluded.price_cents, \
              observed_at = excluded.observed_at, imported_at = excluded.imported_at \
              WHERE excluded.observed_at >= competitor_offers.observed_at",
-            value_rows(chunk.len())
+            value_rows(1, chunk.len(), 5)
         );
         let mut query = sqlx::query(&sql);
         for offer in chunk {
@@ -195,7 +195,7 @@ pub async fn import_offers(db: &Db, offers: &[CompetitorOffer]) -> Result<Import
     for chunk in offers.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO competitor_offer_log (sku, source, price_cents, observed_at, imported_at) VALUES {}",
-            value_rows(chunk.len())
+            value_rows(1, chunk.len(), 5)
         );
         let mut query = sqlx::query(&sql);
         for offer in chunk {
@@ -213,17 +213,6 @@ pub async fn import_offers(db: &Db, offers: &[CompetitorOffer]) -> Result<Import
     db.wake_outbox();
     metrics::counter!("mercato_competitor_offers_imported_total").increment(offers.len() as u64);
     Ok(ImportSummary { imported: offers.len(), products: skus.len(), repriced: changes.len() })
-}
-
-/// `($1, $2, $3, $4, $5), ($6, …)` for `n_rows` rows of five.
-fn value_rows(n_rows: usize) -> String {
-    (0..n_rows)
-        .map(|row| {
-            let first = row * 5 + 1;
-            format!("(${}, ${}, ${}, ${}, ${})", first, first + 1, first + 2, first + 3, first + 4)
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 pub async fn offers_for(db: &Db, sku: &str) -> Result<Vec<OfferView>, AppError> {

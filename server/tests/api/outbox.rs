@@ -107,6 +107,45 @@ async fn four_workers_on_separate_pools_apply_each_event_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_batch_append_publishes_every_event_with_its_deliveries_like_single_appends() {
+    for backend in backends() {
+        let (db, _database) = fresh_db(backend).await;
+        // More than two multi-row chunks, between single appends, in one transaction.
+        let payloads: Vec<serde_json::Value> =
+            (0..450).map(|i| serde_json::json!({ "sku": "COF-002", "visitor_id": format!("b{i}") })).collect();
+        let batch: Vec<(&str, &serde_json::Value)> = payloads.iter().map(|payload| ("COF-002", payload)).collect();
+        let mut tx = db.begin_write().await.unwrap();
+        let single = serde_json::json!({ "sku": "COF-002", "visitor_id": "single" });
+        let before = events::publish(&mut tx, events::kind::PRODUCT_VIEWED, "COF-002", &single).await.unwrap();
+        let ids = events::publish_many(&mut tx, events::kind::PRODUCT_VIEWED, &batch).await.unwrap();
+        let after = events::publish(&mut tx, events::kind::PRODUCT_VIEWED, "COF-002", &single).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 450, "{backend:?}: one id per event");
+        assert!(sorted[0] > before && sorted[449] < after, "{backend:?}: the batch sits between its neighbours");
+        let n_deliveries: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM event_deliveries d JOIN domain_events e ON e.id = d.event_id WHERE e.aggregate = 'COF-002'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(n_deliveries, 452 * 3, "{backend:?}: each view goes to its three consumers");
+        let stored: String = sqlx::query_scalar("SELECT payload FROM domain_events WHERE id = $1")
+            .bind(sorted[449])
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert!(stored.contains("\"visitor_id\":\"b"), "{backend:?}: {stored}");
+        worker::drain(&db).await.unwrap();
+        assert_eq!(views_of(&db, "COF-002").await, 452, "{backend:?}");
+        assert_eq!(worker::pending(&db).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
 async fn a_failing_delivery_is_retried_later_not_lost() {
     for backend in backends() {
         let (db, _database) = fresh_db(backend).await;

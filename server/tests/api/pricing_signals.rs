@@ -577,3 +577,83 @@ async fn a_post_purchase_add_on_joins_the_open_order_once_and_is_refused_after_i
         assert!(page.contains(r#"data-clicked="1" data-added="1""#), "{backend:?}");
     }
 }
+
+#[tokio::test]
+async fn a_competitor_batch_larger_than_a_chunk_reprices_records_and_announces_every_product() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.settle().await;
+        // 450 products: more than one read chunk (400) and two write chunks (200).
+        let n = 450;
+        let now = app::shared::now_ms();
+        let sku = |i: i64| format!("BATCH-{i:03}");
+        let base = |i: i64| 1_000 + i * 10;
+        sqlx::query("INSERT INTO categories (slug, name, description) VALUES ('batch', 'Batch', '')")
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        for i in 0..n {
+            sqlx::query(
+                "INSERT INTO products (sku, name, category_slug, description, image, base_cents, cost_cents, \
+                 price_cents, stock, created_at, updated_at) VALUES ($1, $1, 'batch', '', '', $2, 0, $2, 50, $3, $3)",
+            )
+            .bind(sku(i))
+            .bind(base(i))
+            .bind(now)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO price_history (sku, price_cents, reason, created_at) VALUES ($1, $2, 'base', $3)")
+                .bind(sku(i))
+                .bind(base(i))
+                .bind(now - 1)
+                .execute(app.db.pool())
+                .await
+                .unwrap();
+        }
+        let rules = RuleSet { competitor: CompetitorMode::Match, ..signals_only() };
+        save_rules(&app.db, &Scope::Category("batch".into()), &rules, None).await.unwrap();
+        app.settle().await;
+        let events_before = app.count("SELECT COUNT(*) FROM domain_events WHERE kind = 'price_changed'").await;
+
+        // Even products: a competitor 10 % cheaper (a reduction); odd: 10 % dearer (a rise).
+        let offered = |i: i64| if i % 2 == 0 { base(i) * 90 / 100 } else { base(i) * 110 / 100 };
+        let offers: Vec<serde_json::Value> =
+            (0..n).map(|i| offer(&sku(i), "rival", offered(i), json!(now - 60_000))).collect();
+        let imported =
+            json_of(put_offers(&app, &shopper_client(), Some(&app.inventory_token), json!({ "offers": offers })).await)
+                .await;
+        assert_eq!((imported["imported"].as_i64(), imported["repriced"].as_i64()), (Some(n), Some(n)), "{backend:?}");
+
+        let rows: Vec<(String, i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT sku, price_cents, price_reason, reference_30d_cents FROM products WHERE category_slug = 'batch' ORDER BY sku",
+        )
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(rows.len() as i64, n);
+        for (i, (row_sku, price, reason, reference)) in rows.into_iter().enumerate() {
+            let i = i as i64;
+            assert_eq!((row_sku.as_str(), price, reason.as_str()), (sku(i).as_str(), offered(i), "competitor"));
+            // The Omnibus reference goes with reductions only.
+            let expected_reference = if i % 2 == 0 { Some(base(i)) } else { None };
+            assert_eq!(reference, expected_reference, "{backend:?}: {row_sku}");
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM price_history WHERE cause = 'competitor' AND sku LIKE 'BATCH-%'").await,
+            n,
+            "{backend:?}: one history row per change"
+        );
+        let events_after = app.count("SELECT COUNT(*) FROM domain_events WHERE kind = 'price_changed'").await;
+        assert_eq!(events_after - events_before, n, "{backend:?}: one price_changed per change");
+        let last: String =
+            sqlx::query_scalar("SELECT payload FROM domain_events WHERE kind = 'price_changed' AND aggregate = $1")
+                .bind(sku(n - 1))
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
+        let last: serde_json::Value = serde_json::from_str(&last).unwrap();
+        assert_eq!(last["amount_cents"], offered(n - 1), "{backend:?}: {last}");
+        assert_eq!(last["previous_cents"], base(n - 1));
+    }
+}
