@@ -159,3 +159,15 @@ fn ensure_sqlite_parent_dir(database_url: &str) {
         }
     }
 }
+
+/// `$from, $from+1, …`: `n` bind parameters, for an `IN (…)` list.
+pub fn params(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($from, …), (…)`: `n_rows` rows of `width` bind parameters, numbered from `from`, for a
+/// multi-row `INSERT` or `VALUES` list. Columns of a `VALUES` list are `column1`, `column2`,
+/// … on SQLite and on PostgreSQL alike.
+pub fn value_rows(from: usize, n_rows: usize, width: usize) -> String {
+    (0..n_rows).map(|row| format!("({})", params(from + row * width, width))).collect::<Vec<_>>().join(", ")
+}

@@ -194,17 +194,6 @@ async fn load_visitor(
     Ok(())
 }
 
-/// `($1, $2, …), ($k, …)` for `rows` rows of `columns` placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Adds a rollup to the stored one: visitor-days first (a day's unique visitors grow only by
 /// the pairs not seen before), then the daily counters, then the visitors' sessions.
 pub async fn write(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(), sqlx::Error> {
@@ -213,7 +202,7 @@ pub async fn write(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(), sqlx
     for chunk in visitor_days.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO analytics_visitor_days (day, visitor_id) VALUES {} ON CONFLICT DO NOTHING RETURNING day",
-            placeholders(chunk.len(), 2)
+            crate::db::value_rows(1, chunk.len(), 2)
         );
         let mut query = sqlx::query_scalar::<_, i64>(&sql);
         for (day, visitor) in chunk {
@@ -228,7 +217,7 @@ pub async fn write(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(), sqlx
         let sql = format!(
             "INSERT INTO analytics_daily (day, metric, dim, value) VALUES {} \
              ON CONFLICT (day, metric, dim) DO UPDATE SET value = analytics_daily.value + excluded.value",
-            placeholders(chunk.len(), 4)
+            crate::db::value_rows(1, chunk.len(), 4)
         );
         let mut query = sqlx::query(&sql);
         for ((day, metric, dim), value) in chunk {
@@ -242,7 +231,7 @@ pub async fn write(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(), sqlx
             "INSERT INTO analytics_visitors (visitor_id, started_at, last_at, pages, purchased, sessions) VALUES {} \
              ON CONFLICT (visitor_id) DO UPDATE SET started_at = excluded.started_at, last_at = excluded.last_at, \
              pages = excluded.pages, purchased = excluded.purchased, sessions = excluded.sessions",
-            placeholders(chunk.len(), 6)
+            crate::db::value_rows(1, chunk.len(), 6)
         );
         let mut query = sqlx::query(&sql);
         for (visitor, session) in chunk {
@@ -347,10 +336,7 @@ async fn product_names<'a>(
     if skus.is_empty() {
         return Ok(Default::default());
     }
-    let sql = format!(
-        "SELECT sku, name FROM products WHERE sku IN ({})",
-        (1..=skus.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-    );
+    let sql = format!("SELECT sku, name FROM products WHERE sku IN ({})", crate::db::params(1, skus.len()));
     let mut query = sqlx::query(&sql);
     for sku in &skus {
         query = query.bind(*sku);

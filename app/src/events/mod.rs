@@ -123,30 +123,8 @@ pub async fn publish(
     aggregate: &str,
     payload: &impl Serialize,
 ) -> Result<i64, sqlx::Error> {
-    let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let now = now_ms();
-    let event_id: i64 = sqlx::query_scalar(
-        "INSERT INTO domain_events (kind, aggregate, payload, created_at) \
-         VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(kind)
-    .bind(aggregate)
-    .bind(payload)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    for (consumer, kinds) in SUBSCRIPTIONS {
-        if kinds.contains(&kind) {
-            sqlx::query("INSERT INTO event_deliveries (event_id, consumer, available_at) VALUES ($1, $2, $3)")
-                .bind(event_id)
-                .bind(*consumer)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-        }
-    }
-    metrics::counter!("mercato_events_published_total", "kind" => kind.to_string()).increment(1);
-    Ok(event_id)
+    let ids = publish_many(conn, kind, &[(aggregate, payload)]).await?;
+    Ok(ids[0])
 }
 
 /// Events per multi-row append of [`publish_many`] (four parameters each).
@@ -166,12 +144,10 @@ pub async fn publish_many<P: Serialize>(
         SUBSCRIPTIONS.iter().filter(|(_, kinds)| kinds.contains(&kind)).map(|(consumer, _)| *consumer).collect();
     let mut ids = Vec::with_capacity(events.len());
     for chunk in events.chunks(PUBLISH_CHUNK) {
-        let rows = (0..chunk.len())
-            .map(|row| format!("(${}, ${}, ${}, ${})", row * 4 + 1, row * 4 + 2, row * 4 + 3, row * 4 + 4))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql =
-            format!("INSERT INTO domain_events (kind, aggregate, payload, created_at) VALUES {rows} RETURNING id");
+        let sql = format!(
+            "INSERT INTO domain_events (kind, aggregate, payload, created_at) VALUES {} RETURNING id",
+            crate::db::value_rows(1, chunk.len(), 4)
+        );
         let mut query = sqlx::query_scalar::<_, i64>(&sql);
         for (aggregate, payload) in chunk {
             let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;

@@ -6,8 +6,8 @@
 use super::api::OfferView;
 use super::domain::{PriceCause, SignalEvent, SimStart, MS_PER_DAY};
 use super::offers::{CompetitorOffer, OfferProblem};
-use super::ssr::{reprice_many, value_rows};
-use crate::db::{Backend, Db};
+use super::ssr::reprice_many;
+use crate::db::{params, value_rows, Backend, Db};
 use crate::events::{self, Event};
 use crate::shared::{now_ms, AppError};
 use serde::{Deserialize, Serialize};
@@ -144,8 +144,7 @@ pub async fn import_offers(db: &Db, offers: &[CompetitorOffer]) -> Result<Import
     skus.dedup();
     let mut known: HashSet<String> = HashSet::with_capacity(skus.len());
     for chunk in skus.chunks(400) {
-        let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT sku FROM products WHERE sku IN ({list})");
+        let sql = format!("SELECT sku FROM products WHERE sku IN ({})", params(1, chunk.len()));
         let mut query = sqlx::query_scalar::<_, String>(&sql);
         for sku in chunk {
             query = query.bind(sku.as_str());

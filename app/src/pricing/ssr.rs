@@ -2,7 +2,7 @@
 
 use super::api::{AuditEntry, PriceChangeRow, PricePoint};
 use super::domain::{lowest_fresh_offer, quote, PriceCause, PriceInputs, RuleSet, Signals, MS_PER_DAY};
-use crate::db::{Backend, Db};
+use crate::db::{params, value_rows, Backend, Db};
 use crate::events::{self, Event};
 use crate::shared::{now_ms, AppError};
 use serde::{Deserialize, Serialize};
@@ -116,16 +116,6 @@ const CHUNK: usize = 400;
 /// Rows per multi-row write of a batch (at most five parameters each).
 const WRITE_CHUNK: usize = 200;
 
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// `($from, …), (…)`: `n_rows` rows of `width` parameters, numbered from `from`. Columns of
-/// a `VALUES` list are `column1`, `column2`, … on SQLite and on PostgreSQL alike.
-pub(crate) fn value_rows(from: usize, n_rows: usize, width: usize) -> String {
-    (0..n_rows).map(|row| format!("({})", placeholders(from + row * width, width))).collect::<Vec<_>>().join(", ")
-}
-
 /// Recomputes one product's price and, when it changes, records it (with `cause`) and
 /// publishes `price_changed` — all on `conn`, the caller's transaction. Returns the change.
 pub async fn reprice(
@@ -176,7 +166,7 @@ pub async fn reprice_many(
     sorted.dedup();
     let mut changes = Vec::new();
     for chunk in sorted.chunks(CHUNK) {
-        let list = placeholders(1, chunk.len());
+        let list = params(1, chunk.len());
         let lock = backend.for_update();
         let products_sql = format!(
             "SELECT sku, category_slug, base_cents, cost_cents, stock, price_cents, price_reason, created_at, \
@@ -207,10 +197,8 @@ pub async fn reprice_many(
             continue;
         }
 
-        let sales_sql = format!(
-            "SELECT sku, day, units FROM sales_daily WHERE day > $1 AND sku IN ({})",
-            placeholders(2, chunk.len())
-        );
+        let sales_sql =
+            format!("SELECT sku, day, units FROM sales_daily WHERE day > $1 AND sku IN ({})", params(2, chunk.len()));
         let mut sales_query = sqlx::query_as::<_, (String, i64, i64)>(&sales_sql).bind(today - MAX_WINDOW_DAYS);
         for sku in chunk {
             sales_query = sales_query.bind(sku.as_str());
@@ -360,7 +348,7 @@ async fn lowest_prior_30d(
     let window_start = at - OMNIBUS_WINDOW_MS;
     let mut lowest: HashMap<String, i64> = HashMap::new();
     for chunk in skus.chunks(CHUNK) {
-        let list = placeholders(3, chunk.len());
+        let list = params(3, chunk.len());
         let in_window_sql = format!(
             "SELECT sku, MIN(price_cents) FROM price_history WHERE created_at >= $1 AND created_at < $2 \
              AND sku IN ({list}) GROUP BY sku"
