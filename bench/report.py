@@ -125,6 +125,14 @@ def throughput_figures(samples, load, rounds, reviews_fixture=None):
         figure("ssr_leptos_ratio_bare", median_ratio("leptos", "bare"), ratio_unit, BARE,
                median_ratio("leptos", "bare")),
     ]
+    if len(series.get("home_gzip", [])) == rounds:
+        gzip = "the same request with a browser's Accept-Encoding (the page sent gzip)"
+        figs += [
+            figure("ssr_home_gzip_rps", rps("home_gzip"), f"{rps_unit}, {gzip}", BARE,
+                   median_ratio("home_gzip", "bare")),
+            figure("ssr_home_gzip_ratio_bare", median_ratio("home_gzip", "bare"), f"{ratio_unit}, {gzip}",
+                   BARE, median_ratio("home_gzip", "bare")),
+        ]
     if len(series.get("product", [])) == rounds:
         figs.append(figure("ssr_product_rps", rps("product"), rps_unit, BARE, median_ratio("product", "bare")))
     if len(series.get("home_on", [])) == rounds and len(series.get("home_off", [])) == rounds:
@@ -500,7 +508,7 @@ def main():
             json.dump(fig, f, indent=2)
             f.write("\n")
 
-    labels = {"bare": "/bare (anchor)", "leptos": "/leptos (anchor)", "home": "/ (Mercato)",
+    labels = {"bare": "/bare (anchor)", "leptos": "/leptos (anchor)", "home": "/ (Mercato)", "home_gzip": "/ gzip (browser Accept-Encoding)",
               "home_on": "/ + mercato_ab, experiments on", "home_off": "/ + mercato_ab, experiments off",
               "render_on": "/ uncached, experiments on", "render_off": "/ uncached, experiments off",
               "product": f"{args.product_path} (Mercato)", "me": "/api/v1/me (session anchor)",
@@ -512,7 +520,7 @@ def main():
     print()
     if series:
         print(f"SSR throughput, req/s per round ({args.load})")
-        for subject in ("bare", "leptos", "home", "home_on", "home_off", "render_on", "render_off", "product", "me",
+        for subject in ("bare", "leptos", "home", "home_gzip", "home_on", "home_off", "render_on", "render_off", "product", "me",
                         "entitled", "product_reviews", "product_plain"):
             if subject in series:
                 rounds = "  ".join(f"{v:>10,.0f}" for v in series[subject])

@@ -90,6 +90,8 @@ VISITOR_COOKIE="Cookie: mercato_vid=0123456789abcdef0123456789abcdef"
 # wrk's -H (the JSON's double quotes go through as they are, as browsers send this cookie).
 AB_COOKIE="$VISITOR_COOKIE; mercato_ab={\"hero\":\"variant_a\"}"
 PRODUCT_PATH="/products/COF-001"
+# What Chromium and Firefox send.
+BROWSER_ENCODING="Accept-Encoding: gzip, deflate, br, zstd"
 
 say() { printf '\033[1;34m--> %s\033[0m\n' "$*" >&2; }
 die() {
@@ -266,6 +268,11 @@ check_page bare "$BARE_URL"
 check_page leptos "$LEPTOS_URL"
 check_page home "$HOME_URL" "$VISITOR_COOKIE"
 check_page product "$PRODUCT_URL" "$VISITOR_COOKIE"
+# What a browser gets for /: the cached page, gzip.
+HOME_GZIP_HEADERS="$(curl -sS -o "$TMP/home.html.gz" -D - -H "$VISITOR_COOKIE" -H "$BROWSER_ENCODING" "$HOME_URL")"
+grep -qi '^content-encoding: gzip' <<<"$HOME_GZIP_HEADERS" || die "/ is not sent gzip to a browser that accepts it"
+gzip -dc "$TMP/home.html.gz" | grep -qi '<html' || die "/ sent gzip does not inflate to an HTML page"
+say "$(printf '%-8s %s: %s bytes gzip for a browser' home "$HOME_URL" "$(wc -c <"$TMP/home.html.gz")")"
 grep -q 'rel="modulepreload"' "$TMP/leptos.html" || die "/leptos has no hydration scripts"
 # The on/off ratio means something only if the cookie's variant is served with experiments
 # on and the control with them off.
@@ -362,12 +369,17 @@ done
 SAMPLES="$TMP/samples.tsv"
 : >"$SAMPLES"
 
-# measure SUBJECT ROUND URL [HEADER]: warm-up, then one wrk run; appends the req/s.
+# measure SUBJECT ROUND URL [HEADER]: warm-up, then one wrk run; appends the req/s. The
+# requests accept no content coding unless ENCODING names one (the `home_gzip` subject sends
+# a browser's Accept-Encoding).
+ENCODING=""
 measure() {
   local subject="$1" round="$2" url="$3" header="${4:-X-Bench: 1}" log rps
+  local headers=(-H "$header")
+  [ -z "$ENCODING" ] || headers+=(-H "$ENCODING")
   log="$TMP/wrk-$subject-$round.txt"
-  wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WARMUP_SECONDS}s" -H "$header" "$url" >/dev/null
-  wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency -H "$header" "$url" >"$log"
+  wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WARMUP_SECONDS}s" "${headers[@]}" "$url" >/dev/null
+  wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "${headers[@]}" "$url" >"$log"
   if grep -q 'Non-2xx or 3xx responses' "$log"; then
     cat "$log" >&2
     die "$url answered errors under load; its throughput would be meaningless"
@@ -401,6 +413,7 @@ for round in $(seq 1 "$ROUNDS"); do
   measure bare "$round" "$BARE_URL"
   measure leptos "$round" "$LEPTOS_URL"
   measure home "$round" "$HOME_URL" "$VISITOR_COOKIE"
+  ENCODING="$BROWSER_ENCODING" measure home_gzip "$round" "$HOME_URL" "$VISITOR_COOKIE"
   # On and off back to back, their order alternating between rounds so that neither always
   # runs in the other's wake.
   if [ $((round % 2)) = 1 ]; then
@@ -423,6 +436,9 @@ for round in $(seq 1 "$ROUNDS"); do
     measure render_noflags "$round" "$HOME_URL" "$FLAGS_RENDER_COOKIE"
     set_bench_flags 20
     measure render_flags "$round" "$HOME_URL" "$FLAGS_RENDER_COOKIE"
+    # Every round leaves the shop without bench flags: the next round's `/` and product
+    # page measure the shop as shipped, not 20 rollouts it would otherwise inherit.
+    set_bench_flags 0
   else
     set_bench_flags 20
     measure render_flags "$round" "$HOME_URL" "$FLAGS_RENDER_COOKIE"

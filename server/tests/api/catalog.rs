@@ -124,6 +124,49 @@ async fn cached_pages_still_get_their_own_csp_nonce() {
 }
 
 #[tokio::test]
+async fn a_browser_that_accepts_gzip_gets_the_cached_page_compressed_with_its_own_nonce() {
+    use std::io::Read;
+    let app = spawn_app(crate::helpers::Backend::Sqlite).await;
+    let client = crate::helpers::shopper_client();
+    client.get(app.url("/")).send().await.unwrap();
+    // (nonce, page) of one request of `/`; the first fills the cache, the rest are hits.
+    let fetch = |encoding: &'static str| {
+        let request = client.get(app.url("/")).header("accept-encoding", encoding);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.headers()["vary"], "accept-encoding");
+            let gzip = response.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_string());
+            let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+            let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+            let body = response.bytes().await.unwrap();
+            let page = match gzip.as_deref() {
+                Some("gzip") => {
+                    let mut page = String::new();
+                    flate2::read::GzDecoder::new(&body[..]).read_to_string(&mut page).expect("valid gzip");
+                    assert!(body.len() * 3 < page.len(), "compressed: {} of {} bytes", body.len(), page.len());
+                    page
+                }
+                None => String::from_utf8(body.to_vec()).unwrap(),
+                Some(other) => panic!("unexpected content-encoding {other}"),
+            };
+            (gzip.is_some(), nonce, page)
+        }
+    };
+    let (first_gzip, first_nonce, first) = fetch("gzip, deflate, br").await;
+    let (second_gzip, second_nonce, second) = fetch("gzip, deflate, br").await;
+    let (plain_gzip, plain_nonce, plain) = fetch("identity").await;
+    let (refused_gzip, _, _) = fetch("gzip;q=0, br").await;
+    assert!(first_gzip && second_gzip, "a browser accepting gzip gets gzip");
+    assert!(!plain_gzip && !refused_gzip, "gzip only when accepted");
+    assert!(second.contains(&format!(r#"nonce="{second_nonce}""#)), "the inflated page carries its response's nonce");
+    assert_ne!(first_nonce, second_nonce);
+    // The same cached page in every encoding, but for the nonce.
+    assert_eq!(first.replace(&first_nonce, "N"), second.replace(&second_nonce, "N"));
+    assert_eq!(second.replace(&second_nonce, "N"), plain.replace(&plain_nonce, "N"));
+}
+
+#[tokio::test]
 async fn a_visitor_with_a_cart_is_marked_so_pages_show_their_cart() {
     let app = spawn_app(crate::helpers::Backend::Sqlite).await;
     let client = crate::helpers::shopper_client();
