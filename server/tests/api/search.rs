@@ -3,7 +3,7 @@
 //! approved items, and hostile queries that must not fail.
 
 use crate::community::{moderate as moderate_posts, new_topic, shopper_on};
-use crate::helpers::{assert_problem, backends, json_of, shopper_client, spawn_app, TestApp};
+use crate::helpers::{assert_problem, backends, json_of, shopper_client, spawn_app, visible_html, TestApp};
 use serde_json::{json, Value};
 
 const MARK_START: char = '\u{2}';
@@ -93,7 +93,7 @@ async fn results_are_ranked_title_matches_first_and_highlighted() {
         assert!(best["incentive_points"].as_i64().unwrap() > 0, "{best}");
 
         // The page renders the markers as <mark>, without JavaScript (a GET form).
-        let page = app.get("/community/search?q=zanzibarite").await.text().await.unwrap();
+        let page = visible_html(app.get("/community/search?q=zanzibarite").await.text().await.unwrap());
         assert!(page.contains("<mark>zanzibarite</mark>") || page.contains("<mark>Zanzibarite</mark>"), "marks");
         assert!(!page.contains(MARK_START), "no marker reaches the page");
         assert!(page.contains("data-testid=\"search-hit\""));
