@@ -66,8 +66,12 @@ impl Db {
             ensure_sqlite_parent_dir(database_url);
         }
         let options = AnyConnectOptions::from_str(database_url)?;
+        // On SQLite one connection stays open even when the shop is idle: that open
+        // connection is how `mercato restore` knows a server is running (server/src/backup.rs).
+        let min_connections = if backend == Backend::Sqlite { 1 } else { 0 };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            .min_connections(min_connections.min(max_connections))
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

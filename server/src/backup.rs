@@ -184,29 +184,41 @@ async fn check(path: &Path) -> anyhow::Result<()> {
 /// Refuses when another process (a running server) has the database open.
 ///
 /// **Rationale:** leaving WAL mode needs the only connection to the database, so a server
-/// that has it open makes the switch fail at once (no busy wait). The switch is harmless
-/// here: the file is about to be replaced, and the server turns WAL back on at start.
+/// that has it open (its pool always keeps one, see `Db::connect`) makes the switch fail at
+/// once (no busy wait). A process that merely read the file a moment ago (a `mercato`
+/// command, a checkpoint after a crash) lets go within milliseconds, so the switch is tried
+/// for a few seconds before refusing; a server never lets go. The switch is harmless here:
+/// the file is about to be replaced, and the server turns WAL back on at start.
 async fn ensure_not_open(path: &Path) -> anyhow::Result<()> {
-    let in_use = || {
-        anyhow!(
-            "{}: a running server has this database open; stop it first (restoring under a live server would corrupt it)",
-            path.display()
-        )
-    };
+    const PATIENCE: Duration = Duration::from_secs(3);
+    let started = std::time::Instant::now();
+    loop {
+        match leave_wal(path).await {
+            Ok(true) => return Ok(()),
+            Ok(false) | Err(_) if started.elapsed() < PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(false) | Err(_) => {
+                bail!(
+                    "{}: a running server has this database open; stop it first (restoring under a live server would corrupt it)",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+/// Whether the database could be switched to rollback-journal mode, i.e. nobody else has it open.
+async fn leave_wal(path: &Path) -> Result<bool, sqlx::Error> {
     let mut connection = SqliteConnectOptions::new()
         .filename(path)
         .busy_timeout(Duration::ZERO)
         .journal_mode(SqliteJournalMode::Delete)
         .connect()
-        .await
-        .map_err(|_| in_use())?;
-    let mode: String =
-        sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut connection).await.map_err(|_| in_use())?;
+        .await?;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut connection).await?;
     connection.close().await?;
-    if !mode.eq_ignore_ascii_case("delete") {
-        return Err(in_use());
-    }
-    Ok(())
+    Ok(mode.eq_ignore_ascii_case("delete"))
 }
 
 async fn summary(path: &Path) -> anyhow::Result<Summary> {
