@@ -1,4 +1,4 @@
-//! The binary as an operator runs it: graceful shutdown on SIGTERM.
+//! The binary as an operator runs it: graceful shutdown on SIGTERM, seeding a shop twice.
 
 use crate::helpers::test_database;
 use crate::helpers::Backend;
@@ -45,4 +45,27 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     };
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
     assert!(reqwest::get(format!("{address}/healthz")).await.is_err(), "no longer listening");
+}
+
+/// `mercato seed` on a shop that has been seeded before (or `bench-recs` topping up its
+/// order lines) adds orders and keeps the reviews, questions and topics it already has.
+#[tokio::test]
+async fn seeding_again_adds_orders_and_keeps_the_reviews() {
+    for backend in crate::helpers::backends() {
+        let database = test_database(backend).await;
+        let db = app::db::Db::connect(&database.url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let count = |sql: &'static str| {
+            let db = db.clone();
+            async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(db.pool()).await.unwrap() }
+        };
+        server::seed::seed_demo(&db, 60, false).await.unwrap();
+        let (orders, reviews) =
+            (count("SELECT COUNT(*) FROM orders").await, count("SELECT COUNT(*) FROM reviews").await);
+        assert!(reviews > 0, "{backend:?}: the first seed writes reviews");
+        server::seed::seed_demo(&db, 60, false).await.unwrap_or_else(|e| panic!("{backend:?}: second seed: {e:#}"));
+        assert_eq!(count("SELECT COUNT(*) FROM orders").await, orders + 60, "{backend:?}");
+        assert_eq!(count("SELECT COUNT(*) FROM reviews").await, reviews, "{backend:?}");
+        db.close().await;
+    }
 }
