@@ -314,13 +314,13 @@ impl TestApp {
     }
 }
 
-/// The body as JSON, or a panic that shows the status and what came instead.
 /// A page's HTML as the browser parses it: without the `<!>` comments that
 /// only mark dynamic text for hydration (they split `<em>{text}</em>`).
 pub fn visible_html(html: String) -> String {
     html.replace("<!>", "")
 }
 
+/// The body as JSON, or a panic that shows the status and what came instead.
 pub async fn json_of(response: reqwest::Response) -> serde_json::Value {
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
