@@ -86,7 +86,10 @@ pub async fn run(addr: SocketAddr) -> anyhow::Result<()> {
         .site_addr(listener.local_addr()?)
         .build();
     tracing::info!("bench anchors on http://{}/bare and /leptos", listener.local_addr()?);
-    axum::serve(listener, router(options)).with_graceful_shutdown(crate::startup::shutdown_signal()).await?;
+    // Served like the app (same socket options), so the anchors differ from it only in the handler.
+    axum::serve(crate::startup::without_nagle(listener), router(options))
+        .with_graceful_shutdown(crate::startup::shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -38,6 +38,9 @@ pub struct Application {
     shutdown: watch::Sender<bool>,
 }
 
+/// How often histogram samples are folded into their summaries.
+const METRICS_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The Prometheus recorder is process-global; tests build many apps in one process.
 fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -46,6 +49,17 @@ fn metrics_handle() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new().build_recorder();
             let handle = recorder.handle();
             let _ = metrics::set_global_recorder(recorder);
+            // A recorder built by hand gets no upkeep: without it every histogram sample stays
+            // in memory until the next scrape (a server nobody scrapes grows with each request)
+            // and that scrape then folds all of them at once.
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || loop {
+                std::thread::sleep(METRICS_UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            });
+            if let Err(error) = spawned {
+                tracing::warn!(%error, "could not start the metrics upkeep thread");
+            }
             handle
         })
         .clone()
@@ -169,7 +183,7 @@ impl Application {
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
         // With the peer's address, which the per-address rate limits key on.
         let service = axum::ServiceExt::into_make_service_with_connect_info::<std::net::SocketAddr>(self.router);
-        let result = axum::serve(self.listener, service)
+        let result = axum::serve(without_nagle(self.listener), service)
             .with_graceful_shutdown({
                 let stop_tx = stop_tx.clone();
                 async move {
@@ -242,6 +256,23 @@ fn static_files<S: Clone + Send + Sync + 'static>(site_root: &str) -> Router<S> 
         .route_service("/robots.txt", ServeFile::new(root.join("robots.txt")))
 }
 
+/// The listener with Nagle's algorithm off on every connection it accepts.
+///
+/// **Rationale:** a file body (the wasm, the styles, an image) goes out as the headers and
+/// then the file's chunks; with Nagle on, the last small write waits for the browser's ACK of
+/// the previous one, which the browser delays by up to 40 ms: every asset took 40 ms and a
+/// keep-alive connection served about 25 of them a second. Our writes are whole responses
+/// or large chunks, so there is nothing for Nagle to coalesce.
+pub fn without_nagle(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn set_nodelay(stream: &mut tokio::net::TcpStream) {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    }
+    listener.tap_io(set_nodelay as fn(&mut tokio::net::TcpStream))
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -286,6 +317,8 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 /// service and a state per layer), and a page served from the page cache never needs the
 /// router at all. Outermost first:
 /// - tracing opens the request's span (its `matched_path` is filled in by [`mw::tag_route`]);
+/// - a returning anonymous visitor's cached catalog page is answered at once, by the same
+///   functions as the layers below ([`crate::routes::page_cache::answer_returning_visitors`]);
 /// - `security_headers` mints the CSP nonce and sets the headers on every response;
 /// - `record_metrics` counts the request under the route [`mw::tag_route`] (or the page cache)
 ///   put on the response;
@@ -307,6 +340,10 @@ pub fn service(api_state: ApiState) -> HttpService {
                 matched_path = tracing::field::Empty
             )
         }))
+        .layer(from_fn_with_state(
+            crate::routes::page_cache::FrontDoor { cache: page_cache.clone(), api: api_state.clone() },
+            crate::routes::page_cache::answer_returning_visitors,
+        ))
         .layer(from_fn(mw::security_headers))
         .layer(from_fn(mw::record_metrics))
         .layer(from_fn(mw::limit_body))
@@ -408,5 +445,16 @@ mod tests {
 
         let missing = router.oneshot(Request::get("/pkg/nope.js").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_have_nagle_off() {
+        use axum::serve::Listener;
+        let mut listener = super::without_nagle(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move { tokio::net::TcpStream::connect(addr).await.unwrap() });
+        let (stream, _) = listener.accept().await;
+        assert!(stream.nodelay().unwrap(), "a file's last chunk would wait for the browser's delayed ACK");
+        drop(client.await.unwrap());
     }
 }

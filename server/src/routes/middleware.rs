@@ -138,38 +138,56 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
 /// wins while an experiment runs) and hands them to the page through a request extension.
 /// The cookie is (re)written only when an assignment was added. Runs after [`identity`].
 pub async fn assign_experiments(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
-    use app::experiments::domain::{Assignments, ASSIGNMENTS_KEY};
-    use app::experiments::ssr::{segment_of, RequestAssignments};
+    use app::experiments::ssr::RequestAssignments;
     if is_static_asset(request.uri().path()) {
         return next.run(request).await;
     }
-    let mut assignments = cookie(&request, ASSIGNMENTS_KEY).map(Assignments::parse).unwrap_or_default();
     let (visitor_id, user_id) = match request.extensions().get::<Identity>() {
         Some(identity) => (identity.visitor_id.clone(), identity.user.as_ref().map(|user| user.id)),
         None => (String::new(), None),
     };
+    let (assignments, cookie) = complete_assignments(&state, assignments_of(&request), &visitor_id, user_id).await;
+    request.extensions_mut().insert(RequestAssignments(assignments));
+    let mut response = next.run(request).await;
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The assignments the request's `mercato_ab` cookie holds.
+pub fn assignments_of(request: &Request) -> app::experiments::domain::Assignments {
+    use app::experiments::domain::{Assignments, ASSIGNMENTS_KEY};
+    cookie(request, ASSIGNMENTS_KEY).map(Assignments::parse).unwrap_or_default()
+}
+
+/// `assignments` completed for every running experiment the visitor is not in yet, and the
+/// `Set-Cookie` value to send when one was added.
+pub async fn complete_assignments(
+    state: &ApiState,
+    mut assignments: app::experiments::domain::Assignments,
+    visitor_id: &str,
+    user_id: Option<i64>,
+) -> (app::experiments::domain::Assignments, Option<HeaderValue>) {
+    use app::experiments::domain::ASSIGNMENTS_KEY;
+    use app::experiments::ssr::segment_of;
     let db = state.app.db.clone();
     let threshold = state.app.high_value_cents;
     let changed = state
         .app
         .experiments
-        .assign(&visitor_id, &mut assignments, || async move {
+        .assign(visitor_id, &mut assignments, || async move {
             segment_of(&db, user_id, threshold).await.unwrap_or(app::experiments::domain::Segment::New)
         })
         .await;
-    let cookie_value = changed.then(|| assignments.to_json());
-    request.extensions_mut().insert(RequestAssignments(assignments));
-    let mut response = next.run(request).await;
-    if let Some(value) = cookie_value {
-        // Readable by the page's script (not HttpOnly): the browser mirrors it to localStorage
-        // and restores it from there when cookies are cleared.
-        let secure = if state.app.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!("{ASSIGNMENTS_KEY}={value}; Path=/; Max-Age=31536000; SameSite=Lax{secure}");
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+    if !changed {
+        return (assignments, None);
     }
-    response
+    // Readable by the page's script (not HttpOnly): the browser mirrors it to localStorage
+    // and restores it from there when cookies are cleared.
+    let secure = if state.app.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!("{ASSIGNMENTS_KEY}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", assignments.to_json());
+    (assignments, HeaderValue::from_str(&cookie).ok())
 }
 
 /// Requests after which the anonymous cart may have become empty or non-empty.
@@ -209,15 +227,24 @@ const CSP_AFTER_NONCE: &str = "' 'wasm-unsafe-eval'; style-src 'self'; img-src '
 /// bundle and its loader, plus inline scripts carrying this response's nonce), our own
 /// styles and images, and no framing.
 pub async fn security_headers(mut request: Request, next: Next) -> Response {
-    // 128 random bits from a thread-local CSPRNG (the one Leptos uses for its own nonces):
-    // unpredictable, and no system call per request.
-    let nonce = leptos::nonce::Nonce::new().to_string();
+    let nonce = new_nonce();
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+    set_security_headers(response.headers_mut(), &nonce);
+    response
+}
+
+/// A fresh CSP nonce: 128 random bits from a thread-local CSPRNG (the one Leptos uses for its
+/// own nonces), unpredictable, and no system call per request.
+pub fn new_nonce() -> String {
+    leptos::nonce::Nonce::new().to_string()
+}
+
+/// Sets the Content-Security-Policy for `nonce` and the other security headers.
+pub fn set_security_headers(headers: &mut axum::http::HeaderMap, nonce: &str) {
     let mut csp = String::with_capacity(CSP_BEFORE_NONCE.len() + nonce.len() + CSP_AFTER_NONCE.len());
     csp.push_str(CSP_BEFORE_NONCE);
-    csp.push_str(&nonce);
+    csp.push_str(nonce);
     csp.push_str(CSP_AFTER_NONCE);
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
@@ -225,7 +252,6 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    response
 }
 
 /// The route template a response was produced by (`/products/{sku}`), for metrics: set by
@@ -250,15 +276,21 @@ pub async fn tag_route(request: Request, next: Next) -> Response {
 /// Request count and latency per route, for `/metrics`.
 pub async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = static_method(request.method());
+    let method = request.method().clone();
     let response = next.run(request).await;
+    count_request(&method, &response, started);
+    response
+}
+
+/// Counts `response` under its route (see [`RouteLabel`]) and records how long it took.
+pub fn count_request(method: &axum::http::Method, response: &Response, started: Instant) {
+    let method = static_method(method);
     let route = response.extensions().get::<RouteLabel>().map_or("unmatched", |label| label.0);
     let status = static_status(response.status().as_u16());
     metrics::counter!("mercato_http_requests_total", "method" => method, "route" => route, "status" => status)
         .increment(1);
     metrics::histogram!("mercato_http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
-    response
 }
 
 /// Route templates as `&'static str`, so labelling a request allocates nothing. The set is

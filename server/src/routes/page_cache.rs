@@ -74,23 +74,37 @@ fn cache_key(request: &Request, flags: &FlagSet) -> Option<String> {
     if !is_cacheable(request) {
         return None;
     }
+    let visitor_id = request.extensions().get::<app::accounts::ssr::Identity>().map(|identity| &identity.visitor_id);
+    let assignments =
+        request.extensions().get::<app::experiments::ssr::RequestAssignments>().map(|assigned| &assigned.0);
+    Some(key_for(request.uri(), visitor_id.map(String::as_str), assignments, flags))
+}
+
+/// The key of a cacheable page for a visitor with these assignments.
+fn key_for(
+    uri: &axum::http::Uri,
+    visitor_id: Option<&str>,
+    assignments: Option<&app::experiments::domain::Assignments>,
+    flags: &FlagSet,
+) -> String {
     // A visitor's experiment assignments change the page; they are part of the key (as the
     // server completed them, so a first visit is keyed by the variant it is about to get).
-    let assignments = request
-        .extensions()
-        .get::<app::experiments::ssr::RequestAssignments>()
-        .map(|assigned| assigned.0.to_json())
-        .unwrap_or_default();
+    let assigned = assignments.map(|assigned| assigned.to_json()).unwrap_or_default();
     // A flag rolled out to a share of visitors changes the page per visitor: its value is part
     // of the key too.
-    let rolled_out = match (
-        request.extensions().get::<app::accounts::ssr::Identity>(),
-        request.extensions().get::<app::experiments::ssr::RequestAssignments>(),
-    ) {
-        (Some(identity), Some(assigned)) => flags.anonymous_key(&identity.visitor_id, &assigned.0),
+    let rolled_out = match (visitor_id, assignments) {
+        (Some(visitor_id), Some(assignments)) => flags.anonymous_key(visitor_id, assignments),
         _ => String::new(),
     };
-    Some(format!("{}|{assignments}|{rolled_out}", request.uri()))
+    format!("{uri}|{assigned}|{rolled_out}")
+}
+
+impl PageCache {
+    /// The entry stored under `key`, if it is still fresh.
+    fn fresh(&self, key: &str) -> Option<Arc<Entry>> {
+        let entry = self.entries.read().ok().and_then(|entries| entries.get(key).cloned())?;
+        (entry.stored_at.elapsed() < TTL).then_some(entry)
+    }
 }
 
 /// On a cache hit the page's server function does not run, so what it would have recorded
@@ -99,16 +113,26 @@ fn record_page_side_effects(cache: &PageCache, request: &Request) {
     let Some(identity) = request.extensions().get::<app::accounts::ssr::Identity>() else {
         return;
     };
-    let path = request.uri().path();
+    let assignments =
+        request.extensions().get::<app::experiments::ssr::RequestAssignments>().map(|assigned| &assigned.0);
+    record_side_effects(cache, request.uri().path(), &identity.visitor_id, assignments);
+}
+
+fn record_side_effects(
+    cache: &PageCache,
+    path: &str,
+    visitor_id: &str,
+    assignments: Option<&app::experiments::domain::Assignments>,
+) {
     if path == "/" {
-        let Some(assigned) = request.extensions().get::<app::experiments::ssr::RequestAssignments>() else {
+        let Some(assignments) = assignments else {
             return;
         };
         // Cached pages are anonymous: the visitor is in the `new` segment.
         let segment = app::experiments::domain::Segment::New;
-        cache.state.experiments.record_hero_exposure(&cache.state.events, &identity.visitor_id, segment, &assigned.0);
+        cache.state.experiments.record_hero_exposure(&cache.state.events, visitor_id, segment, assignments);
     } else if let Some(Ok(sku)) = path.strip_prefix("/products/").map(app::shared::Sku::parse) {
-        app::catalog::ssr::record_view(&cache.state.events, &sku, &identity.visitor_id);
+        app::catalog::ssr::record_view(&cache.state.events, &sku, visitor_id);
     }
 }
 
@@ -255,6 +279,59 @@ fn plain_body(entry: &Entry, nonce: &str) -> Vec<u8> {
     body
 }
 
+/// What [`answer_returning_visitors`] needs: the cache it shares with [`serve_cached`] and the
+/// services the assignments come from.
+#[derive(Clone)]
+pub struct FrontDoor {
+    pub cache: PageCache,
+    pub api: super::ApiState,
+}
+
+/// Answers a returning anonymous visitor's catalog page from the cache before the request
+/// enters the other layers; everything else (and every miss) passes on unchanged.
+///
+/// **Rationale:** a cache hit needs only the visitor's id and assignments, a nonce and the
+/// headers every response gets, but the layers in between (identity, body limit, admin gate,
+/// server-function status, experiments, metrics, security headers) each box and clone the
+/// rest of the stack for every request, which cost more than sending the page. The answer is
+/// the one the full path gives, built by the same functions: the same body, security headers,
+/// `mercato_ab` cookie when an assignment was added, side effects and metrics. A first visit
+/// (no valid visitor cookie) takes the full path, which mints the visitor's id.
+pub async fn answer_returning_visitors(State(front): State<FrontDoor>, request: Request, next: Next) -> Response {
+    use super::middleware as mw;
+    if !is_cacheable(&request) {
+        return next.run(request).await;
+    }
+    let Some(visitor_id) = cookie(&request, app::accounts::ssr::VISITOR_COOKIE)
+        .filter(|id| app::accounts::ssr::is_valid_visitor_id(id))
+        .map(str::to_string)
+    else {
+        return next.run(request).await;
+    };
+    let started = Instant::now();
+    let cache = &front.cache;
+    let Ok(flags) = cache.state.flags.load(&cache.state.db).await else {
+        return next.run(request).await;
+    };
+    // Cacheable requests carry no session: the visitor is anonymous.
+    let (assignments, assignment_cookie) =
+        mw::complete_assignments(&front.api, mw::assignments_of(&request), &visitor_id, None).await;
+    let key = key_for(request.uri(), Some(&visitor_id), Some(&assignments), &flags);
+    let Some(entry) = cache.fresh(&key) else {
+        return next.run(request).await;
+    };
+    metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
+    record_side_effects(cache, request.uri().path(), &visitor_id, Some(&assignments));
+    let nonce = mw::new_nonce();
+    let mut response = assemble(&entry, &nonce, accepts_gzip(&request));
+    if let Some(assignment_cookie) = assignment_cookie {
+        response.headers_mut().append(header::SET_COOKIE, assignment_cookie);
+    }
+    mw::count_request(request.method(), &response, started);
+    mw::set_security_headers(response.headers_mut(), &nonce);
+    response
+}
+
 pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
     if !is_cacheable(&request) {
         return next.run(request).await;
@@ -268,12 +345,10 @@ pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next
     };
     let nonce = request.extensions().get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default();
     let gzip = accepts_gzip(&request);
-    if let Some(entry) = cache.entries.read().ok().and_then(|entries| entries.get(&key).cloned()) {
-        if entry.stored_at.elapsed() < TTL {
-            metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
-            record_page_side_effects(&cache, &request);
-            return assemble(&entry, &nonce, gzip);
-        }
+    if let Some(entry) = cache.fresh(&key) {
+        metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
+        record_page_side_effects(&cache, &request);
+        return assemble(&entry, &nonce, gzip);
     }
     metrics::counter!("mercato_page_cache_total", "result" => "miss").increment(1);
     let response = next.run(request).await;

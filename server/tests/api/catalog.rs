@@ -124,6 +124,43 @@ async fn cached_pages_still_get_their_own_csp_nonce() {
 }
 
 #[tokio::test]
+async fn a_returning_visitors_cached_page_is_answered_like_a_rendered_one() {
+    let app = spawn_app(crate::helpers::Backend::Sqlite).await;
+    // A returning visitor whose browser lost its `mercato_ab` cookie, and one who kept it.
+    let visitor = "0123456789abcdef0123456789abcdef";
+    let get = |cookies: String| {
+        let request = reqwest::Client::new().get(app.url("/")).header("cookie", cookies);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let headers = response.headers().clone();
+            let csp = headers["content-security-policy"].to_str().unwrap().to_string();
+            let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+            let html = response.text().await.unwrap();
+            assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "the body carries this response's nonce");
+            for (name, value) in
+                [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("vary", "accept-encoding")]
+            {
+                assert_eq!(headers[name], value, "{name}");
+            }
+            assert!(headers.contains_key("referrer-policy"));
+            let cookies: Vec<String> =
+                headers.get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).collect();
+            (csp.replace(&nonce, "N"), cookies, html.replace(&nonce, "N"))
+        }
+    };
+    // The first request renders and fills the cache; the others are answered from it.
+    let rendered = get(format!("mercato_vid={visitor}")).await;
+    let cached = get(format!("mercato_vid={visitor}")).await;
+    assert_eq!(rendered, cached, "a cached answer has the rendered one's headers, cookies and page");
+    assert!(cached.1.iter().any(|c| c.starts_with("mercato_ab=")), "the lost assignment is sent again");
+    let assignment = cached.1[0].split(';').next().unwrap().to_string();
+    let kept = get(format!("mercato_vid={visitor}; {assignment}")).await;
+    assert!(kept.1.is_empty(), "nothing to set for a visitor who kept their cookies: {:?}", kept.1);
+    assert_eq!(kept.2, cached.2, "the same variant, the same page");
+}
+
+#[tokio::test]
 async fn a_browser_that_accepts_gzip_gets_the_cached_page_compressed_with_its_own_nonce() {
     use std::io::Read;
     let app = spawn_app(crate::helpers::Backend::Sqlite).await;
