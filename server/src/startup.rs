@@ -318,7 +318,7 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 /// router at all. Outermost first:
 /// - tracing opens the request's span (its `matched_path` is filled in by [`mw::tag_route`]);
 /// - a returning anonymous visitor's cached catalog page is answered at once, by the same
-///   functions as the layers below ([`crate::routes::page_cache::answer_returning_visitors`]);
+///   functions as the layers below ([`crate::routes::page_cache::FrontDoorLayer`]);
 /// - `security_headers` mints the CSP nonce and sets the headers on every response;
 /// - `record_metrics` counts the request under the route [`mw::tag_route`] (or the page cache)
 ///   put on the response;
@@ -340,10 +340,7 @@ pub fn service(api_state: ApiState) -> HttpService {
                 matched_path = tracing::field::Empty
             )
         }))
-        .layer(from_fn_with_state(
-            crate::routes::page_cache::FrontDoor { cache: page_cache.clone(), api: api_state.clone() },
-            crate::routes::page_cache::answer_returning_visitors,
-        ))
+        .layer(crate::routes::page_cache::FrontDoorLayer::new(page_cache.clone(), api_state.clone()))
         .layer(from_fn(mw::security_headers))
         .layer(from_fn(mw::record_metrics))
         .layer(from_fn(mw::limit_body))

@@ -102,6 +102,13 @@ pub struct FlagCache {
 }
 
 impl FlagCache {
+    /// The flags this server holds, if it checked them within [`RECHECK`] (no query).
+    pub fn fresh(&self) -> Option<Arc<FlagSet>> {
+        let current = self.current.read().ok()?;
+        let (checked_at, set) = current.as_ref()?;
+        (checked_at.elapsed() < RECHECK).then(|| set.clone())
+    }
+
     pub async fn load(&self, db: &Db) -> Result<Arc<FlagSet>, AppError> {
         let cached = self.current.read().ok().and_then(|c| c.clone());
         if let Some((checked_at, set)) = &cached {

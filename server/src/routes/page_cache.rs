@@ -279,57 +279,104 @@ fn plain_body(entry: &Entry, nonce: &str) -> Vec<u8> {
     body
 }
 
-/// What [`answer_returning_visitors`] needs: the cache it shares with [`serve_cached`] and the
-/// services the assignments come from.
-#[derive(Clone)]
-pub struct FrontDoor {
-    pub cache: PageCache,
-    pub api: super::ApiState,
-}
-
 /// Answers a returning anonymous visitor's catalog page from the cache before the request
 /// enters the other layers; everything else (and every miss) passes on unchanged.
 ///
 /// **Rationale:** a cache hit needs only the visitor's id and assignments, a nonce and the
 /// headers every response gets, but the layers in between (identity, body limit, admin gate,
 /// server-function status, experiments, metrics, security headers) each box and clone the
-/// rest of the stack for every request, which cost more than sending the page. The answer is
-/// the one the full path gives, built by the same functions: the same body, security headers,
-/// `mercato_ab` cookie when an assignment was added, side effects and metrics. A first visit
-/// (no valid visitor cookie) takes the full path, which mints the visitor's id.
-pub async fn answer_returning_visitors(State(front): State<FrontDoor>, request: Request, next: Next) -> Response {
-    use super::middleware as mw;
-    if !is_cacheable(&request) {
-        return next.run(request).await;
+/// rest of the stack for every request, which cost more than sending the page. A hit is
+/// answered here without an await, so the rest of the stack is not even cloned. The answer
+/// is the one the full path gives, built by the same functions: the same body, security
+/// headers, `mercato_ab` cookie when an assignment was added, side effects and metrics. A
+/// first visit (no valid visitor cookie) takes the full path, which mints the visitor's id,
+/// and so does any request whose flags or assignments would need the database.
+#[derive(Clone)]
+pub struct FrontDoorLayer {
+    front: Arc<FrontDoor>,
+}
+
+impl FrontDoorLayer {
+    pub fn new(cache: PageCache, api: super::ApiState) -> FrontDoorLayer {
+        FrontDoorLayer { front: Arc::new(FrontDoor { cache, api }) }
     }
-    let Some(visitor_id) = cookie(&request, app::accounts::ssr::VISITOR_COOKIE)
-        .filter(|id| app::accounts::ssr::is_valid_visitor_id(id))
-        .map(str::to_string)
-    else {
-        return next.run(request).await;
-    };
-    let started = Instant::now();
-    let cache = &front.cache;
-    let Ok(flags) = cache.state.flags.load(&cache.state.db).await else {
-        return next.run(request).await;
-    };
-    // Cacheable requests carry no session: the visitor is anonymous.
-    let (assignments, assignment_cookie) =
-        mw::complete_assignments(&front.api, mw::assignments_of(&request), &visitor_id, None).await;
-    let key = key_for(request.uri(), Some(&visitor_id), Some(&assignments), &flags);
-    let Some(entry) = cache.fresh(&key) else {
-        return next.run(request).await;
-    };
-    metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
-    record_side_effects(cache, request.uri().path(), &visitor_id, Some(&assignments));
-    let nonce = mw::new_nonce();
-    let mut response = assemble(&entry, &nonce, accepts_gzip(&request));
-    if let Some(assignment_cookie) = assignment_cookie {
-        response.headers_mut().append(header::SET_COOKIE, assignment_cookie);
+}
+
+struct FrontDoor {
+    cache: PageCache,
+    api: super::ApiState,
+}
+
+impl<S> tower::Layer<S> for FrontDoorLayer {
+    type Service = FrontDoorService<S>;
+
+    fn layer(&self, inner: S) -> FrontDoorService<S> {
+        FrontDoorService { front: self.front.clone(), inner }
     }
-    mw::count_request(request.method(), &response, started);
-    mw::set_security_headers(response.headers_mut(), &nonce);
-    response
+}
+
+/// See [`FrontDoorLayer`].
+#[derive(Clone)]
+pub struct FrontDoorService<S> {
+    front: Arc<FrontDoor>,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for FrontDoorService<S>
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible> + Clone,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::Either<
+        std::future::Ready<Result<Response, std::convert::Infallible>>,
+        tower::util::Oneshot<S, Request>,
+    >;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        // Readiness is the inner stack's business, checked by `oneshot` when a request goes on.
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        use tower::ServiceExt;
+        match self.front.answer(&request) {
+            Some(response) => futures::future::Either::Left(std::future::ready(Ok(response))),
+            None => futures::future::Either::Right(self.inner.clone().oneshot(request)),
+        }
+    }
+}
+
+impl FrontDoor {
+    /// The cached answer to `request`, if it is a returning visitor's hit.
+    fn answer(&self, request: &Request) -> Option<Response> {
+        use super::middleware as mw;
+        use futures::FutureExt;
+        if !is_cacheable(request) {
+            return None;
+        }
+        let visitor_id = cookie(request, app::accounts::ssr::VISITOR_COOKIE)
+            .filter(|id| app::accounts::ssr::is_valid_visitor_id(id))?;
+        let started = Instant::now();
+        let cache = &self.cache;
+        let flags = cache.state.flags.fresh()?;
+        // Cacheable requests carry no session: the visitor is anonymous, whose segment needs
+        // no query, so the assignments are complete at the first poll.
+        let (assignments, assignment_cookie) =
+            mw::complete_assignments(&self.api, mw::assignments_of(request), visitor_id, None).now_or_never()?;
+        let key = key_for(request.uri(), Some(visitor_id), Some(&assignments), &flags);
+        let entry = cache.fresh(&key)?;
+        metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
+        record_side_effects(cache, request.uri().path(), visitor_id, Some(&assignments));
+        let nonce = mw::new_nonce();
+        let mut response = assemble(&entry, &nonce, accepts_gzip(request));
+        if let Some(assignment_cookie) = assignment_cookie {
+            response.headers_mut().append(header::SET_COOKIE, assignment_cookie);
+        }
+        mw::count_request(request.method(), &response, started);
+        mw::set_security_headers(response.headers_mut(), &nonce);
+        Some(response)
+    }
 }
 
 pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
