@@ -100,6 +100,24 @@ fn key_for(
 }
 
 impl PageCache {
+    /// The answer of a hit on `entry` for this visitor: counted, its side effects recorded,
+    /// assembled with `nonce`.
+    fn hit(
+        &self,
+        entry: &Entry,
+        path: &str,
+        visitor_id: Option<&str>,
+        assignments: Option<&app::experiments::domain::Assignments>,
+        nonce: &str,
+        gzip: bool,
+    ) -> Response {
+        metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
+        if let Some(visitor_id) = visitor_id {
+            record_side_effects(self, path, visitor_id, assignments);
+        }
+        assemble(entry, nonce, gzip)
+    }
+
     /// The entry stored under `key`, if it is still fresh.
     fn fresh(&self, key: &str) -> Option<Arc<Entry>> {
         let entry = self.entries.read().ok().and_then(|entries| entries.get(key).cloned())?;
@@ -109,15 +127,6 @@ impl PageCache {
 
 /// On a cache hit the page's server function does not run, so what it would have recorded
 /// (the product view, the hero exposure) is recorded here: exactly once per request either way.
-fn record_page_side_effects(cache: &PageCache, request: &Request) {
-    let Some(identity) = request.extensions().get::<app::accounts::ssr::Identity>() else {
-        return;
-    };
-    let assignments =
-        request.extensions().get::<app::experiments::ssr::RequestAssignments>().map(|assigned| &assigned.0);
-    record_side_effects(cache, request.uri().path(), &identity.visitor_id, assignments);
-}
-
 fn record_side_effects(
     cache: &PageCache,
     path: &str,
@@ -366,10 +375,15 @@ impl FrontDoor {
             mw::complete_assignments(&self.api, mw::assignments_of(request), visitor_id, None).now_or_never()?;
         let key = key_for(request.uri(), Some(visitor_id), Some(&assignments), &flags);
         let entry = cache.fresh(&key)?;
-        metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
-        record_side_effects(cache, request.uri().path(), visitor_id, Some(&assignments));
         let nonce = mw::new_nonce();
-        let mut response = assemble(&entry, &nonce, accepts_gzip(request));
+        let mut response = cache.hit(
+            &entry,
+            request.uri().path(),
+            Some(visitor_id),
+            Some(&assignments),
+            &nonce,
+            accepts_gzip(request),
+        );
         if let Some(assignment_cookie) = assignment_cookie {
             response.headers_mut().append(header::SET_COOKIE, assignment_cookie);
         }
@@ -393,9 +407,10 @@ pub async fn serve_cached(State(cache): State<PageCache>, request: Request, next
     let nonce = request.extensions().get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default();
     let gzip = accepts_gzip(&request);
     if let Some(entry) = cache.fresh(&key) {
-        metrics::counter!("mercato_page_cache_total", "result" => "hit").increment(1);
-        record_page_side_effects(&cache, &request);
-        return assemble(&entry, &nonce, gzip);
+        let visitor_id = request.extensions().get::<app::accounts::ssr::Identity>().map(|i| i.visitor_id.as_str());
+        let assignments =
+            request.extensions().get::<app::experiments::ssr::RequestAssignments>().map(|assigned| &assigned.0);
+        return cache.hit(&entry, request.uri().path(), visitor_id, assignments, &nonce, gzip);
     }
     metrics::counter!("mercato_page_cache_total", "result" => "miss").increment(1);
     let response = next.run(request).await;
